@@ -1,0 +1,145 @@
+"""Exact hidden-state capture: every named state of every layer at every character.
+
+The fused PyTorch layer gives h for every step. What it does not return (the LSTM cell
+state c and the gates) is recomputed from h_{t-1} with one matrix multiply over all
+steps at once, for the requested units only, so capturing one unit of one gate costs a
+sliver of capturing everything. The cell state needs the recurrence
+c_t = f_t * c_{t-1} + i_t * g_t, which is elementwise and runs as a tight loop.
+
+State names: "layers.{l}.h", "layers.{l}.c" (LSTM), "layers.{l}.gates.{g}" with g in
+i, f, g, o (LSTM) or r, z, n (GRU).
+"""
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from app.engine.model import GATES, CharRNN, State
+
+
+@dataclass
+class Capture:
+    states: dict[str, torch.Tensor]  # name -> (B, T, U), U = number of requested units
+    logits: torch.Tensor | None  # (B, T, V) next-character logits, when requested
+    final_state: State | None  # every layer's recurrent state after the last character, when requested
+
+
+def parse_state_name(name: str, arch: str, n_layers: int) -> tuple[int, str]:
+    """'layers.1.gates.f' -> (1, 'gates.f'); ValueError with the valid choices otherwise."""
+    parts = name.split(".", 2)
+    kinds = ["h"] + (["c"] if arch == "lstm" else []) + [f"gates.{g}" for g in GATES[arch]]
+    if len(parts) == 3 and parts[0] == "layers" and parts[1].isdigit() and int(parts[1]) < n_layers and parts[2] in kinds:
+        return int(parts[1]), parts[2]
+    raise ValueError(f"unknown state {name!r}; valid: layers.0..{n_layers - 1} with {kinds}")
+
+
+def linear_recurrence(a: torch.Tensor, b: torch.Tensor, x0: torch.Tensor) -> torch.Tensor:
+    """x_t = a_t * x_{t-1} + b_t for a, b of shape (B, T, U) and x0 (B, U) -> x (B, T, U)."""
+    a_np = a.transpose(0, 1).contiguous().numpy()  # (T, B, U): each step is one contiguous block
+    b_np = b.transpose(0, 1).contiguous().numpy()
+    out = np.empty_like(b_np)
+    prev = x0.contiguous().numpy()
+    for t in range(a_np.shape[0]):
+        np.multiply(a_np[t], prev, out=out[t])
+        out[t] += b_np[t]
+        prev = out[t]
+    return torch.from_numpy(out).transpose(0, 1)
+
+
+def _gate_preactivations(module, x: torch.Tensor, ids: torch.Tensor | None, one_hot: bool,
+                         h_prev: torch.Tensor, block: int, units: torch.Tensor, H: int):
+    """Input and recurrent parts of one gate block, for the chosen units: (B, T, U) each."""
+    rows = units + block * H
+    w_ih = module.weight_ih_l0[rows]  # (U, in)
+    if one_hot:
+        x_part = F.embedding(ids, w_ih.t())  # column lookup instead of a one-hot matmul
+    else:
+        x_part = x @ w_ih.t()
+    x_part = x_part + module.bias_ih_l0[rows]
+    h_part = h_prev @ module.weight_hh_l0[rows].t() + module.bias_hh_l0[rows]
+    return x_part, h_part
+
+
+@torch.no_grad()
+def capture(
+    model: CharRNN,
+    ids: torch.Tensor,
+    names: Iterable[str] = (),
+    units: Sequence[int] | None = None,
+    state: State | None = None,
+    with_logits: bool = False,
+    with_final_state: bool = False,
+) -> Capture:
+    """Runs ids (B, T) or (T,) and returns the requested states for the requested units.
+
+    Layers above the highest requested one run only when logits or the final state are
+    asked for. `state` is a previous call's final_state, to continue a text in O(new chars).
+    """
+    cfg = model.config
+    if ids.dim() == 1:
+        ids = ids.unsqueeze(0)
+    B, T = ids.shape
+    H = cfg.hidden_size
+    wanted: dict[int, list[str]] = {}
+    for name in names:
+        layer, kind = parse_state_name(name, cfg.arch, cfg.n_layers)
+        wanted.setdefault(layer, []).append(kind)
+    unit_index = torch.arange(H) if units is None else torch.as_tensor(list(units), dtype=torch.long)
+    if unit_index.numel() and (unit_index.min() < 0 or unit_index.max() >= H):
+        raise ValueError(f"units must be in 0..{H - 1}")
+    top = cfg.n_layers if (with_logits or with_final_state) else max(wanted, default=-1) + 1
+
+    was_training = model.training
+    model.eval()
+    states: dict[str, torch.Tensor] = {}
+    final: State = {}
+    x = model.embed(ids)  # (B, T, E)
+    for layer in range(top):
+        module = model.layers[layer]
+        init = model.layer_state_in(layer, state, B, x)
+        out, last = module(x, init)  # (B, T, H)
+        final.update(model.layer_state_out(layer, last))
+        kinds = wanted.get(layer, [])
+        if "h" in kinds:
+            states[f"layers.{layer}.h"] = out[..., unit_index]
+        derived = [k for k in kinds if k != "h"]
+        if derived:
+            h0 = init[0] if cfg.arch == "lstm" else init
+            h_prev = torch.cat([h0[0].unsqueeze(1), out[:, :-1]], dim=1)  # (B, T, H)
+            one_hot = layer == 0 and model.embedding is None
+            states.update(_derived_states(cfg.arch, module, x, ids, one_hot, h_prev, init, derived, unit_index, H, layer))
+        x = out
+    logits = model.head(x) if with_logits else None  # (B, T, V)
+    model.train(was_training)
+    return Capture(states=states, logits=logits, final_state=final if with_final_state else None)
+
+
+def _derived_states(arch, module, x, ids, one_hot, h_prev, init, kinds, units, H, layer) -> dict[str, torch.Tensor]:
+    gate_names = GATES[arch]
+    needed = {k.removeprefix("gates.") for k in kinds if k.startswith("gates.")}
+    if "c" in kinds:
+        needed |= {"i", "f", "g"}
+    gates: dict[str, torch.Tensor] = {}
+    if arch == "lstm":
+        for g in sorted(needed, key=gate_names.index):
+            x_part, h_part = _gate_preactivations(module, x, ids, one_hot, h_prev, gate_names.index(g), units, H)
+            gates[g] = torch.tanh(x_part + h_part) if g == "g" else torch.sigmoid(x_part + h_part)
+    else:  # GRU: n = tanh(W_in x + b_in + r * (W_hn h + b_hn)) needs r
+        if "n" in needed:
+            needed.add("r")
+        parts = {g: _gate_preactivations(module, x, ids, one_hot, h_prev, gate_names.index(g), units, H)
+                 for g in sorted(needed, key=gate_names.index)}
+        for g in ("r", "z"):
+            if g in parts:
+                gates[g] = torch.sigmoid(parts[g][0] + parts[g][1])
+        if "n" in parts:
+            gates["n"] = torch.tanh(parts["n"][0] + gates["r"] * parts["n"][1])
+    result = {f"layers.{layer}.gates.{g}": gates[g] for g in gate_names if f"gates.{g}" in kinds}
+    if "c" in kinds:
+        c0 = init[1][0][:, units]  # (B, U)
+        result[f"layers.{layer}.c"] = linear_recurrence(gates["f"], gates["i"] * gates["g"], c0)
+    return result

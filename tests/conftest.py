@@ -1,0 +1,34 @@
+import random
+
+import pytest
+import torch
+
+from app.engine.model import CharRNN, ModelConfig
+from app.engine.vocab import Vocabulary
+
+TINY_TEXT = (
+    'She said, "It is a truth universally acknowledged."\n'
+    "He replied: 'indeed' and left.\n\n"
+    "int main(void) { /* comment */ return (a + b) * 2; }\n"
+)
+
+
+@pytest.fixture
+def vocab() -> Vocabulary:
+    return Vocabulary.from_text(TINY_TEXT)
+
+
+def make_model(arch: str, vocab_size: int, layers: int = 2, hidden: int = 8, embedding: int | None = None,
+               seed: int = 0) -> CharRNN:
+    torch.manual_seed(seed)
+    model = CharRNN(ModelConfig(vocab_size=vocab_size, arch=arch, n_layers=layers, hidden_size=hidden,
+                                embedding_size=embedding))
+    with torch.no_grad():  # larger weights than the default init, so saturation and state carrying matter
+        for p in model.parameters():
+            p.mul_(3.0)
+    return model.eval()
+
+
+def random_text(n: int, alphabet: str = TINY_TEXT, seed: int = 0) -> str:
+    rng = random.Random(seed)
+    return "".join(rng.choice(alphabet) for _ in range(n))

@@ -1,0 +1,85 @@
+import pytest
+import torch
+
+from app.engine.capture import capture, linear_recurrence, parse_state_name
+from tests.conftest import make_model, random_text
+
+
+def _ids(vocab, n=50, seed=0):
+    return torch.from_numpy(vocab.encode(random_text(n, seed=seed)).ids)
+
+
+def test_capture_returns_one_row_per_character(vocab):
+    model = make_model("lstm", vocab.size)
+    text = random_text(37)
+    got = capture(model, torch.from_numpy(vocab.encode(text).ids), ["layers.1.c"]).states["layers.1.c"]
+    assert got.shape == (1, len(text), 8)
+
+
+def test_unit_subset_equals_slice_of_all_units(vocab):
+    model = make_model("lstm", vocab.size)
+    names = ["layers.0.c", "layers.1.gates.f", "layers.1.h"]
+    full = capture(model, _ids(vocab), names).states
+    part = capture(model, _ids(vocab), names, units=[5, 2]).states
+    for name in names:
+        assert torch.allclose(part[name], full[name][..., [5, 2]], atol=1e-6)
+
+
+@pytest.mark.parametrize("arch", ["rnn", "lstm", "gru"])
+def test_text_in_two_calls_equals_text_in_one(arch, vocab):
+    model = make_model(arch, vocab.size)
+    ids = _ids(vocab, 80)
+    names = [n for n in model.config.state_names()]
+    whole = capture(model, ids, names, with_logits=True)
+    first = capture(model, ids[:33], names, with_logits=True, with_final_state=True)
+    second = capture(model, ids[33:], names, state=first.final_state, with_logits=True)
+    for name in names:
+        joined = torch.cat([first.states[name], second.states[name]], dim=1)
+        assert (joined - whole.states[name]).abs().max() < 1e-5, name
+    assert (torch.cat([first.logits, second.logits], dim=1) - whole.logits).abs().max() < 1e-5
+
+
+def test_only_needed_layers_run_without_logits(vocab):
+    model = make_model("gru", vocab.size, layers=3)
+    calls = []
+    model.layers[2].register_forward_hook(lambda *args: calls.append("layer 2"))
+    capture(model, _ids(vocab), ["layers.0.h"])
+    assert calls == []
+
+
+def test_unknown_state_name_lists_the_valid_ones():
+    with pytest.raises(ValueError, match=r"gates\.f"):
+        parse_state_name("layers.0.gates.x", "lstm", 2)
+
+
+def test_gru_has_no_cell_state():
+    with pytest.raises(ValueError):
+        parse_state_name("layers.0.c", "gru", 2)
+
+
+def test_layer_out_of_range_is_rejected():
+    with pytest.raises(ValueError, match=r"0\.\.1"):
+        parse_state_name("layers.2.h", "lstm", 2)
+
+
+def test_units_out_of_range_are_rejected(vocab):
+    with pytest.raises(ValueError, match="0..7"):
+        capture(make_model("lstm", vocab.size), _ids(vocab), ["layers.0.h"], units=[8])
+
+
+def test_linear_recurrence_matches_a_python_loop():
+    torch.manual_seed(0)
+    a, b, x0 = torch.rand(2, 30, 4), torch.randn(2, 30, 4), torch.randn(2, 4)
+    x, expected = x0, []
+    for t in range(30):
+        x = a[:, t] * x + b[:, t]
+        expected.append(x)
+    assert torch.allclose(linear_recurrence(a, b, x0), torch.stack(expected, dim=1), atol=1e-6)
+
+
+def test_batch_capture_equals_single_stream_capture(vocab):
+    model = make_model("lstm", vocab.size)
+    batch = torch.stack([_ids(vocab, 40, seed=1), _ids(vocab, 40, seed=2)])
+    together = capture(model, batch, ["layers.1.c"]).states["layers.1.c"]
+    alone = capture(model, batch[1], ["layers.1.c"]).states["layers.1.c"]
+    assert (together[1] - alone[0]).abs().max() < 1e-5
