@@ -1,0 +1,46 @@
+"""Wires the app: settings, model registry (loaded in the lifespan), routers, errors, static files."""
+from __future__ import annotations
+
+import logging
+from contextlib import asynccontextmanager
+
+import torch
+from fastapi import FastAPI
+from fastapi.concurrency import run_in_threadpool
+from fastapi.staticfiles import StaticFiles
+
+from app.api import activations, health, models, pages, sample
+from app.errors import install_error_handlers
+from app.registry import ModelRegistry
+from app.security import SecurityHeadersMiddleware
+from app.settings import PROJECT_ROOT, Settings
+
+DESCRIPTION = """Per-character hidden states of character-level RNN, LSTM and GRU language models.
+
+Pick a model, a layer, a state (`h`, `c`, a gate) and units; send text; get one value per
+character per unit. State names are stable: `layers.1.c` is layer 1's LSTM cell state."""
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or Settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI):
+        logging.getLogger("cellx").setLevel(settings.log_level.upper())
+        if settings.torch_threads:
+            torch.set_num_threads(settings.torch_threads)
+        app.state.registry = await run_in_threadpool(ModelRegistry.load, settings.models_dir)
+        yield
+
+    app = FastAPI(title="Cell Explorer", version="0.1.0", description=DESCRIPTION, lifespan=lifespan)
+    app.state.settings = settings
+    app.state.registry = ModelRegistry()  # replaced in the lifespan
+    app.add_middleware(SecurityHeadersMiddleware)
+    install_error_handlers(app)
+    for router in (pages.router, models.router, activations.router, sample.router, health.router):
+        app.include_router(router)
+    app.mount("/static", StaticFiles(directory=PROJECT_ROOT / "static"), name="static")
+    return app
+
+
+app = create_app()

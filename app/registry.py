@@ -1,0 +1,41 @@
+"""The loaded models, keyed by directory name, and the directories that failed to load."""
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from fastapi import Request
+
+from app.engine.checkpoint import CheckpointError, LoadedModel, load_model_dir
+
+log = logging.getLogger("cellx.registry")
+
+
+@dataclass
+class ModelRegistry:
+    models: dict[str, LoadedModel] = field(default_factory=dict)
+    failures: dict[str, str] = field(default_factory=dict)  # name -> why it did not load
+
+    @classmethod
+    def load(cls, models_dir: Path) -> "ModelRegistry":
+        registry = cls()
+        if not models_dir.is_dir():
+            log.error("models directory %s does not exist; serving no models", models_dir)
+            return registry
+        for directory in sorted(p for p in models_dir.iterdir() if p.is_dir() and not p.name.startswith((".", "_"))):
+            try:
+                registry.models[directory.name] = load_model_dir(directory)
+                log.info("loaded model %s from %s", directory.name, directory)
+            except CheckpointError as exc:
+                registry.failures[directory.name] = str(exc)
+                log.error("skipping model %s: %s", directory.name, exc)
+        return registry
+
+    def names(self) -> list[str]:
+        return list(self.models)
+
+
+def get_registry(request: Request) -> ModelRegistry:
+    """Dependency: the registry loaded in the app's lifespan."""
+    return request.app.state.registry

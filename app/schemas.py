@@ -1,0 +1,89 @@
+"""Pydantic schemas for every request and response of the JSON API."""
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict, Field
+
+STATE_HELP = ('Short state name within the layer: "h" (every architecture), "c" (LSTM cell state), '
+              '"gates.i", "gates.f", "gates.g", "gates.o" (LSTM) or "gates.r", "gates.z", "gates.n" (GRU). '
+              'Default: "c" for an LSTM, "h" otherwise.')
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", protected_namespaces=())
+
+
+class ModelSummary(BaseModel):
+    model_config = ConfigDict(protected_namespaces=())
+    name: str = Field(description="Model id, the name of its directory under models/", examples=["austen-lstm"])
+    arch: str = Field(description="rnn, lstm or gru", examples=["lstm"])
+    layers: int = Field(description="Number of stacked recurrent layers", examples=[2])
+    hidden_size: int = Field(description="Units per layer", examples=[512])
+    vocab_size: int = Field(description="Output classes: known characters plus the unknown symbol", examples=[82])
+    parameters: int = Field(description="Number of trainable parameters")
+    input: str = Field(description='"one-hot" or "embedding:<size>"')
+    states: list[str] = Field(description="State names valid for `state` in requests", examples=[["h", "c", "gates.i"]])
+    corpus: str = Field(description="Name of the training corpus", examples=["austen"])
+    test_bpc: float | None = Field(description="Bits per character on the held-out test split")
+    ngram_test_bpc: float | None = Field(description="Kneser-Ney n-gram baseline's bits per character, same split")
+
+
+class ModelDetail(ModelSummary):
+    vocab: list[str] = Field(description="Known characters in index order (index 0, the unknown symbol, excluded)")
+    card: str = Field(description="The model card (Markdown)")
+    training: dict = Field(description="Training hyperparameters, steps and time, as stored in config.json")
+    results: dict = Field(description="Losses in bits per character, model and n-gram baseline")
+
+
+class Selection(Strict):
+    layer: int | None = Field(None, description="0-based layer index; default: the last layer", examples=[1])
+    state: str | None = Field(None, description=STATE_HELP, examples=["c"])
+    units: list[int] | None = Field(None, max_length=4096, description="0-based unit indices; null for all units",
+                                    examples=[[0, 1, 2]])
+
+
+class ActivationsRequest(Selection):
+    model: str = Field(description="Model name, see GET /api/models", examples=["austen-lstm"])
+    text: str = Field(min_length=1, description="Text to run through the model; every character counts, "
+                      "whitespace included. Characters outside the vocabulary are reported in `unknown`.",
+                      examples=['"I am quite sure," said she, "that it is so."\n'])
+    topk: int = Field(0, ge=0, le=10, description="Number of next-character predictions per position (0-10)")
+    bits: bool = Field(True, description="Include per-character surprisal of the next character (runs every layer)")
+
+
+class Prediction(BaseModel):
+    char: str = Field(description="A predicted next character")
+    p: float = Field(description="Its probability")
+
+
+class ActivationsResponse(BaseModel):
+    model: str
+    layer: int
+    state: str
+    name: str = Field(description='Stable full state name, e.g. "layers.1.c"')
+    units: list[int]
+    chars: list[str] = Field(description="One string per character of the text")
+    values: list[list[float]] = Field(description="Per character, one value per requested unit (4 decimals)")
+    unknown: list[int] = Field(description="Positions whose character is not in the model's vocabulary")
+    predictions: list[list[Prediction]] | None = Field(None, description="Per character, top-k next characters")
+    bits: list[float | None] | None = Field(
+        None, description="Per character, surprisal in bits of the actual next character (null for the last)")
+
+
+class SampleRequest(Selection):
+    model: str = Field(description="Model name", examples=["austen-lstm"])
+    prime: str = Field("", max_length=10_000, description="Text read before generating (may be empty)",
+                       examples=['"My dear ' ])
+    length: int = Field(200, ge=1, le=5000, description="Characters to generate (1-5,000)")
+    temperature: float = Field(1.0, gt=0, le=10, description="Softmax temperature, > 0; lower is more conservative")
+    seed: int = Field(0, ge=0, le=2**63 - 1, description="Random seed; the same seed gives the same text")
+
+
+class HealthResponse(BaseModel):
+    status: str = Field(examples=["ok"])
+    models: list[str] = Field(description="Models loaded and served")
+    failed: dict[str, str] = Field(description="Model directories that failed to load, with the reason")
+
+
+class ErrorResponse(BaseModel):
+    detail: str = Field(description="What was wrong and what is allowed")
+    errors: list[dict] | None = Field(None, description="Per-field validation errors, when there are several")

@@ -1,0 +1,1 @@
+"""Request-level logic between the routers and the engine."""

@@ -1,0 +1,32 @@
+"""Tiny models in a temporary models directory, and a client for an app serving them."""
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+
+from app.engine.checkpoint import save_model_dir
+from app.main import create_app
+from app.settings import Settings
+from tests.conftest import TINY_TEXT, make_model
+from app.engine.vocab import Vocabulary
+
+
+def build_models_dir(root: Path) -> Path:
+    vocab = Vocabulary.from_text(TINY_TEXT)
+    for arch in ("lstm", "gru", "rnn"):
+        extra = {"corpus": {"name": "tiny"}, "results": {"test_bpc": 3.5, "ngram": {"test_bpc": 3.9}}}
+        save_model_dir(root / f"tiny-{arch}", make_model(arch, vocab.size, layers=2, hidden=8), vocab, extra,
+                       card=f"# tiny-{arch}\n")
+    return root
+
+
+@pytest.fixture(scope="module")
+def models_dir(tmp_path_factory) -> Path:
+    return build_models_dir(tmp_path_factory.mktemp("models"))
+
+
+@pytest.fixture(scope="module")
+def client(models_dir):
+    settings = Settings(models_dir=models_dir, max_text_length=60_000, max_values=300_000)
+    with TestClient(create_app(settings)) as test_client:
+        yield test_client

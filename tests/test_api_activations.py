@@ -1,0 +1,145 @@
+import json
+
+import pytest
+import torch
+
+from app.engine.capture import capture
+from tests.api_fixtures import client, models_dir  # noqa: F401 (fixtures)
+from app.registry import ModelRegistry
+
+
+def _post(client, **body):
+    return client.post("/api/activations", json={"model": "tiny-lstm", "text": 'He said "hi".\n', **body})
+
+
+def test_one_row_of_values_per_character(client):
+    body = _post(client, units=[0, 3]).json()
+    assert body["chars"] == list('He said "hi".\n')
+    assert len(body["values"]) == 14 and all(len(row) == 2 for row in body["values"])
+
+
+def test_defaults_are_last_layer_and_cell_state_for_lstm(client):
+    body = _post(client).json()
+    assert (body["layer"], body["state"], body["name"], body["units"]) == (1, "c", "layers.1.c", list(range(8)))
+
+
+def test_default_state_for_gru_is_h(client):
+    body = client.post("/api/activations", json={"model": "tiny-gru", "text": "ab"}).json()
+    assert body["state"] == "h"
+
+
+def test_values_equal_the_engine_capture_rounded(client, models_dir):
+    registry = ModelRegistry.load(models_dir)
+    loaded = registry.models["tiny-lstm"]
+    text = 'He said "hi".\n'
+    expected = capture(loaded.model, torch.from_numpy(loaded.vocab.encode(text).ids), ["layers.0.gates.f"], [2])
+    body = _post(client, layer=0, state="gates.f", units=[2]).json()
+    assert body["values"] == [[round(float(v), 4)] for v in expected.states["layers.0.gates.f"][0, :, 0]]
+
+
+def test_unknown_characters_are_listed_not_dropped(client):
+    body = client.post("/api/activations", json={"model": "tiny-lstm", "text": "a€b\u00e9"}).json()
+    assert body["chars"] == ["a", "€", "b", "é"] and body["unknown"] == [1, 3] and len(body["values"]) == 4
+
+
+def test_topk_predictions_are_sorted_probabilities(client):
+    body = _post(client, topk=3).json()
+    first = body["predictions"][0]
+    assert len(first) == 3 and first[0]["p"] >= first[1]["p"] >= first[2]["p"]
+    assert len(body["predictions"]) == 14
+
+
+def test_bits_are_surprisal_of_the_next_character(client):
+    body = _post(client, topk=10).json()
+    assert body["bits"][-1] is None and all(b > 0 for b in body["bits"][:-1])
+
+
+def test_streaming_equals_non_streaming(client):
+    text = 'She said "yes" (twice).\n' * 40
+    request = {"model": "tiny-gru", "text": text, "layer": 0, "state": "gates.z", "units": [1, 5], "topk": 2}
+    plain = client.post("/api/activations", json=request).json()
+    lines = [json.loads(line) for line in client.post("/api/activations/stream", json=request).text.splitlines()]
+    meta, rows = lines[0], lines[1:]
+    assert (meta["length"], meta["name"], meta["units"]) == (len(text), "layers.0.gates.z", [1, 5])
+    assert [r["values"] for r in rows] == plain["values"]
+    assert [r["top"] for r in rows] == plain["predictions"]
+    assert [r["bits"] for r in rows] == plain["bits"]
+    assert "".join(r["char"] for r in rows) == text
+
+
+def test_same_request_gives_same_numbers(client):
+    assert _post(client, topk=2).json() == _post(client, topk=2).json()
+
+
+def test_first_streamed_line_arrives_before_the_last_character_is_computed(client, monkeypatch):
+    import app.services.activations as service
+
+    computed = []
+    real_capture = service.capture
+
+    def recording_capture(model, ids, *args, **kwargs):
+        result = real_capture(model, ids, *args, **kwargs)
+        computed.append(ids.shape[-1])
+        return result
+
+    monkeypatch.setattr(service, "capture", recording_capture)
+    text = "x" * 50_000
+    with client.stream("POST", "/api/activations/stream", json={"model": "tiny-lstm", "text": text, "units": [0]}) as response:
+        lines = response.iter_lines()
+        json.loads(next(lines))  # metadata
+        first = json.loads(next(lines))
+        assert first["i"] == 0
+        assert sum(computed) < len(text)  # the server has not yet processed the whole text
+        count = 1 + sum(1 for _ in lines)
+    assert count == len(text) and sum(computed) == len(text)
+
+
+@pytest.mark.parametrize("body, status, needle", [
+    ({"model": "nope", "text": "a"}, 404, "available models: tiny-gru, tiny-lstm, tiny-rnn"),
+    ({"model": "tiny-lstm", "text": "a", "layer": 2}, 422, "layers 0 to 1"),
+    ({"model": "tiny-lstm", "text": "a", "layer": -1}, 422, "layers 0 to 1"),
+    ({"model": "tiny-lstm", "text": "a", "units": [8]}, 422, "units 0 to 7"),
+    ({"model": "tiny-lstm", "text": "a", "units": []}, 422, "at least one unit"),
+    ({"model": "tiny-gru", "text": "a", "state": "c"}, 422, "valid states: h, gates.r, gates.z, gates.n"),
+    ({"model": "tiny-lstm", "text": ""}, 422, "text"),
+    ({"model": "tiny-lstm"}, 422, "text: field required"),
+    ({"text": "a"}, 422, "model: field required"),
+    ({"model": "tiny-lstm", "text": 5}, 422, "text"),
+    ({"model": "tiny-lstm", "text": "a", "units": "all"}, 422, "units"),
+    ({"model": "tiny-lstm", "text": "a", "topk": 11}, 422, "topk"),
+    ({"model": "tiny-lstm", "text": "a", "colour": "red"}, 422, "colour: unknown field"),
+    ({"model": "tiny-lstm", "text": "a" * 60_001}, 413, "limit is 60,000"),
+    ({"model": "tiny-lstm", "text": "a" * 50_000}, 413, "ask for fewer units"),
+])
+@pytest.mark.parametrize("path", ["/api/activations", "/api/activations/stream"])
+def test_bad_input_gets_a_clear_4xx(client, path, body, status, needle):
+    response = client.post(path, json=body)
+    assert response.status_code == status
+    assert needle in response.json()["detail"]
+
+
+def test_body_that_is_not_json_is_422(client):
+    response = client.post("/api/activations", content=b"{not json", headers={"content-type": "application/json"})
+    assert response.status_code == 422 and "not valid JSON" in response.json()["detail"]
+
+
+def test_body_that_is_not_utf8_is_400(client):
+    raw = b'{"model": "tiny-lstm", "text": "\xff\xfe"}'
+    response = client.post("/api/activations", content=raw, headers={"content-type": "application/json"})
+    assert response.status_code == 400 and "UTF-8" in response.json()["detail"]
+
+
+def test_server_keeps_serving_after_bad_requests(client):
+    for body in ({"model": "nope"}, {"model": "tiny-lstm", "text": ""}, {"text": 1}):
+        client.post("/api/activations", json=body)
+    assert _post(client).status_code == 200
+
+
+def test_concurrent_requests_get_their_own_answers(client):
+    from concurrent.futures import ThreadPoolExecutor
+
+    texts = [f"text number {i} " * (i + 1) for i in range(8)]
+    expected = [_post(client, text=t, units=[1]).json()["values"] for t in texts]
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        got = list(pool.map(lambda t: _post(client, text=t, units=[1]).json()["values"], texts * 2))
+    assert got == expected * 2

@@ -1,0 +1,63 @@
+from fastapi.testclient import TestClient
+
+from app.main import create_app
+from app.settings import Settings
+from tests.api_fixtures import client, models_dir  # noqa: F401 (fixtures)
+
+
+def test_list_models_describes_each_model(client):
+    models = {m["name"]: m for m in client.get("/api/models").json()}
+    assert set(models) == {"tiny-lstm", "tiny-gru", "tiny-rnn"}
+    lstm = models["tiny-lstm"]
+    assert (lstm["arch"], lstm["layers"], lstm["hidden_size"]) == ("lstm", 2, 8)
+    assert lstm["states"] == ["h", "c", "gates.i", "gates.f", "gates.g", "gates.o"]
+    assert (lstm["test_bpc"], lstm["ngram_test_bpc"], lstm["corpus"]) == (3.5, 3.9, "tiny")
+
+
+def test_gru_states_are_h_and_its_gates(client):
+    gru = client.get("/api/models/tiny-gru").json()
+    assert gru["states"] == ["h", "gates.r", "gates.z", "gates.n"]
+
+
+def test_model_detail_has_vocabulary_and_card(client):
+    detail = client.get("/api/models/tiny-rnn").json()
+    assert "\n" in detail["vocab"] and " " in detail["vocab"]
+    assert detail["card"] == "# tiny-rnn\n"
+
+
+def test_unknown_model_is_404_naming_available_models(client):
+    response = client.get("/api/models/nope")
+    assert response.status_code == 404
+    assert "tiny-lstm" in response.json()["detail"]
+
+
+def test_healthz_lists_served_models(client):
+    body = client.get("/healthz").json()
+    assert body["status"] == "ok" and "tiny-gru" in body["models"]
+
+
+def test_broken_model_directory_is_skipped_and_reported(models_dir, tmp_path):
+    import shutil
+
+    root = tmp_path / "models"
+    shutil.copytree(models_dir, root)
+    (root / "tiny-gru" / "model.safetensors").write_bytes(b"garbage")
+    with TestClient(create_app(Settings(models_dir=root))) as c:
+        health = c.get("/healthz").json()
+        assert "tiny-gru" in health["failed"] and "model.safetensors" in health["failed"]["tiny-gru"]
+        assert c.post("/api/activations", json={"model": "tiny-lstm", "text": "ab"}).status_code == 200
+
+
+def test_openapi_documents_every_request_field(client):
+    schema = client.get("/openapi.json").json()["components"]["schemas"]["ActivationsRequest"]["properties"]
+    assert all(field.get("description") for field in schema.values())
+
+
+def test_plotly_is_served_locally(client):
+    response = client.get("/vendor/plotly.min.js")
+    assert response.status_code == 200 and b"plotly" in response.content[:2000].lower()
+
+
+def test_page_has_strict_content_security_policy(client):
+    policy = client.get("/").headers["content-security-policy"]
+    assert "script-src 'self';" in policy and "unsafe-eval" not in policy

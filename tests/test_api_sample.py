@@ -1,0 +1,37 @@
+import json
+
+import pytest
+
+from tests.api_fixtures import client, models_dir  # noqa: F401 (fixtures)
+
+
+def _sample(client, **body):
+    request = {"model": "tiny-lstm", "prime": "He said", "length": 30, "seed": 3, "units": [0, 2], **body}
+    return client.post("/api/sample", json=request)
+
+
+def test_sample_streams_one_line_per_generated_character(client):
+    response = _sample(client)
+    assert response.headers["content-type"].startswith("application/x-ndjson")
+    lines = [json.loads(line) for line in response.text.splitlines()]
+    assert lines[0]["length"] == 30 and lines[0]["name"] == "layers.1.c"
+    assert [line["i"] for line in lines[1:]] == list(range(30))
+    assert all(len(line["values"]) == 2 and 0 < line["p"] <= 1 for line in lines[1:])
+
+
+def test_same_seed_same_sample(client):
+    assert _sample(client).text == _sample(client).text
+    assert _sample(client).text != _sample(client, seed=4).text
+
+
+@pytest.mark.parametrize("body, needle", [
+    ({"temperature": 0}, "temperature"),
+    ({"temperature": -1}, "temperature"),
+    ({"length": 0}, "length"),
+    ({"length": 5001}, "length"),
+    ({"state": "gates.r"}, "valid states"),
+    ({"model": "nope"}, "available models"),
+])
+def test_bad_sample_requests_are_rejected(client, body, needle):
+    response = _sample(client, **body)
+    assert 400 <= response.status_code < 500 and needle in response.json()["detail"]
