@@ -11,7 +11,7 @@ lexical pass over the text, so they agree on what is code and what is not.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 import numpy as np
@@ -57,7 +57,7 @@ def _shifted_right(values: np.ndarray, fill) -> np.ndarray:
     return shifted
 
 
-def _mark_spans(length: int, spans) -> np.ndarray:
+def _mark_spans(length: int, spans: Iterable[tuple[int, int]]) -> np.ndarray:
     marked = np.zeros(length, dtype=bool)
     for start, end in spans:
         marked[start:end] = True
@@ -85,7 +85,7 @@ def _inside_toggled_quotes(is_quote: np.ndarray, is_reset: np.ndarray) -> np.nda
     # quotes_through is non-decreasing, so a running maximum forward-fills the count at the last reset.
     quotes_at_last_reset = np.maximum.accumulate(np.where(is_reset, quotes_through, 0))
     open_before = (quotes_before - quotes_at_last_reset) % 2 == 1
-    return (open_before | is_quote) & ~is_reset
+    return open_before | is_quote  # blank-line characters are whitespace with an even count, so outside
 
 
 def inside_double_quotes(text: str) -> np.ndarray:
@@ -186,6 +186,7 @@ _C_TOKEN = re.compile(
       (?P<block_comment> /\* .*? (?:\*/|\Z) )
     | (?P<line_comment>  //[^\n]* )
     | (?P<string_literal> " (?:\\.|[^"\\\n])* (?:"|\\?\Z|(?=\n)) )
+    | (?P<char_literal>   ' (?:\\.|[^'\\\n])* (?:'|\\?\Z|(?=\n)) )
     """,
     re.VERBOSE | re.DOTALL,
 )

@@ -50,18 +50,18 @@ def linear_recurrence(a: torch.Tensor, b: torch.Tensor, x0: torch.Tensor) -> tor
     return torch.from_numpy(out).transpose(0, 1)
 
 
-def _gate_preactivations(module, x: torch.Tensor, ids: torch.Tensor | None, one_hot: bool,
-                         h_prev: torch.Tensor, block: int, units: torch.Tensor, H: int):
-    """Input and recurrent parts of one gate block, for the chosen units: (B, T, U) each."""
-    rows = units + block * H
-    w_ih = module.weight_ih_l0[rows]  # (U, in)
-    if one_hot:
-        x_part = F.embedding(ids, w_ih.t())  # column lookup instead of a one-hot matmul
-    else:
-        x_part = x @ w_ih.t()
-    x_part = x_part + module.bias_ih_l0[rows]
-    h_part = h_prev @ module.weight_hh_l0[rows].t() + module.bias_hh_l0[rows]
-    return x_part, h_part
+def _gate_parts(module, x: torch.Tensor, ids: torch.Tensor, one_hot: bool, h_prev: torch.Tensor,
+                blocks: list[int], units: torch.Tensor, H: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """Input and recurrent pre-activations of the chosen gate blocks and units: (B, T, len(blocks) * U) each.
+
+    All blocks go through one matrix multiply per side, over every step at once.
+    """
+    rows = torch.cat([units + block * H for block in blocks])
+    w_ih = module.weight_ih_l0[rows]  # (k*U, in)
+    x_part = F.embedding(ids, w_ih.t()) if one_hot else x @ w_ih.t()  # a column lookup replaces a one-hot matmul
+    x_part += module.bias_ih_l0[rows]
+    h_part = torch.addmm(module.bias_hh_l0[rows], h_prev.flatten(0, 1), module.weight_hh_l0[rows].t())
+    return x_part, h_part.view(*h_prev.shape[:2], -1)
 
 
 @torch.no_grad()
@@ -123,21 +123,20 @@ def _derived_states(arch, module, x, ids, one_hot, h_prev, init, kinds, units, H
     needed = {k.removeprefix("gates.") for k in kinds if k.startswith("gates.")}
     if "c" in kinds:
         needed |= {"i", "f", "g"}
+    if arch == "gru" and "n" in needed:
+        needed.add("r")  # n = tanh(W_in x + b_in + r * (W_hn h + b_hn))
+    order = sorted(needed, key=gate_names.index)
+    x_part, h_part = _gate_parts(module, x, ids, one_hot, h_prev, [gate_names.index(g) for g in order], units, H)
+    x_parts = dict(zip(order, x_part.chunk(len(order), dim=-1)))
+    h_parts = dict(zip(order, h_part.chunk(len(order), dim=-1)))
     gates: dict[str, torch.Tensor] = {}
-    if arch == "lstm":
-        for g in sorted(needed, key=gate_names.index):
-            x_part, h_part = _gate_preactivations(module, x, ids, one_hot, h_prev, gate_names.index(g), units, H)
-            gates[g] = torch.tanh(x_part + h_part) if g == "g" else torch.sigmoid(x_part + h_part)
-    else:  # GRU: n = tanh(W_in x + b_in + r * (W_hn h + b_hn)) needs r
-        if "n" in needed:
-            needed.add("r")
-        parts = {g: _gate_preactivations(module, x, ids, one_hot, h_prev, gate_names.index(g), units, H)
-                 for g in sorted(needed, key=gate_names.index)}
-        for g in ("r", "z"):
-            if g in parts:
-                gates[g] = torch.sigmoid(parts[g][0] + parts[g][1])
-        if "n" in parts:
-            gates["n"] = torch.tanh(parts["n"][0] + gates["r"] * parts["n"][1])
+    for g in order:
+        if g == "n":
+            gates[g] = torch.tanh(x_parts[g] + gates["r"] * h_parts[g])
+        elif g == "g":
+            gates[g] = torch.tanh(x_parts[g] + h_parts[g])
+        else:
+            gates[g] = torch.sigmoid(x_parts[g] + h_parts[g])
     result = {f"layers.{layer}.gates.{g}": gates[g] for g in gate_names if f"gates.{g}" in kinds}
     if "c" in kinds:
         c0 = init[1][0][:, units]  # (B, U)
