@@ -130,8 +130,10 @@ function lutIndex(x) {
 }
 
 function paint(span, entry) {
-  span.style.backgroundColor = entry.bg;
-  span.style.color = entry.dark ? "#fff" : "";
+  const style = span.style;
+  style.backgroundColor = entry.bg;
+  if (entry.dark) style.color = "#fff";
+  else if (style.color) style.color = "";
 }
 
 function updateLegend() {
@@ -142,7 +144,7 @@ function updateLegend() {
   const contrast = ui.autoContrast.checked;
   if (sc.kind === "unit") {
     ui.legendBar.style.background = `linear-gradient(to right, ${white}, ${pos})`;
-    ui.legendMin.textContent = "0";
+    ui.legendMin.textContent = contrast ? "min" : "0";
     ui.legendMax.textContent = contrast ? "max" : "1";
   } else {
     ui.legendBar.style.background = `linear-gradient(to right, ${neg}, ${white}, ${pos})`;
@@ -150,13 +152,15 @@ function updateLegend() {
     ui.legendMax.textContent = contrast ? "+max" : "+1";
   }
   ui.legendBar.title = sc.label;
-  ui.legendNote.textContent = sc.note + (contrast ? " Auto contrast: scaled by the unit's largest |value| in this text." : "");
+  const stretch = sc.kind === "unit" ? "stretched from the unit's smallest to its largest value in this text"
+    : "scaled by the unit's largest |value| in this text";
+  ui.legendNote.textContent = sc.note + (contrast ? ` Auto contrast: ${stretch}.` : "");
 }
 
 /* ------------------------------------------------------------------ character display */
 
 function visibleChar(ch) {
-  if (ch === " ") return "␠";
+  if (ch === " ") return "␣"; // U+2423, in more fonts than U+2420 "␠"
   if (ch === "\n") return "\\n";
   if (ch === "\t") return "\\t";
   if (ch === "\r") return "\\r";
@@ -165,16 +169,19 @@ function visibleChar(ch) {
   return ch;
 }
 
+const CHAR_NAMES = { " ": "space", "\n": "newline", "\t": "tab", "\r": "carriage return", "\u00a0": "no-break space" };
+
 function makeCharNodes(view, ch, i, frag) {
   const span = document.createElement("span");
-  span.className = view.unknown.has(i) ? "ch unk" : "ch";
+  const unknown = view.unknown.size > 0 && view.unknown.has(i);
   span.idx = i;
   if (ch === "\n") {
-    span.classList.add("nl");
+    span.className = unknown ? "ch nl unk" : "ch nl";
     span.textContent = "↵";
     frag.appendChild(span);
     frag.appendChild(document.createTextNode("\n"));
   } else {
+    span.className = unknown ? "ch unk" : "ch";
     span.textContent = ch;
     frag.appendChild(span);
   }
@@ -210,10 +217,10 @@ function newView(kind, container, request) {
     finished: false,
     failed: false,
     raf: 0,
-    scale: 1,
     runningMax: 0,
-    lastChart: 0,
-    heat: null,
+    lo: Infinity,
+    hi: -Infinity,
+    nextChart: 0,
   };
 }
 
@@ -234,24 +241,40 @@ function addRow(view, row) {
   if (row.top !== undefined) view.top.push(row.top);
   if (row.bits !== undefined) view.bits.push(row.bits);
   if (row.p !== undefined) view.p.push(row.p);
-  const v = row.values[view.unitPos];
-  const mag = Math.abs(view.sc.f(v));
-  if (mag > view.runningMax) view.runningMax = mag;
+  track(view, view.sc.f(row.values[view.unitPos]));
   schedule(view);
+}
+
+/** Keeps the range of the selected unit's (transformed) values, for auto contrast. */
+function track(view, x) {
+  const mag = Math.abs(x);
+  if (mag > view.runningMax) view.runningMax = mag;
+  if (x < view.lo) view.lo = x;
+  if (x > view.hi) view.hi = x;
 }
 
 function schedule(view) {
   if (!view.raf) view.raf = requestAnimationFrame(() => pump(view));
 }
 
-function currentScale(view) {
-  if (!ui.autoContrast.checked) return 1;
-  return view.runningMax > 1e-9 ? view.runningMax : 1;
+/**
+ * Maps a transformed value to [-1, 1] (or [0, 1] for sigmoid gates) for the colour table.
+ * Fixed scale by default; with auto contrast, signed states are divided by the largest
+ * |value| and sigmoid gates are stretched from their min..max in this text to 0..1.
+ */
+function normaliser(view) {
+  if (!ui.autoContrast.checked) return (x) => x;
+  if (view.sc.kind === "unit") {
+    const lo = Number.isFinite(view.lo) ? view.lo : 0;
+    const span = view.hi - lo > 1e-9 ? view.hi - lo : 1;
+    return (x) => (x - lo) / span;
+  }
+  const m = view.runningMax > 1e-9 ? view.runningMax : 1;
+  return (x) => x / m;
 }
 
-function colourOf(view, i, sc, scale) {
-  const v = view.values[i][view.unitPos];
-  return LUT[lutIndex(sc.f(v) / scale)];
+function colourOf(view, i, sc, norm) {
+  return LUT[lutIndex(norm(sc.f(view.values[i][view.unitPos])))];
 }
 
 /** Renders the rows received so far, as many as fit in one frame's budget. */
@@ -261,12 +284,12 @@ function pump(view) {
   const start = performance.now();
   const frag = document.createDocumentFragment();
   const sc = scaleFor(view.state);
-  const scale = currentScale(view);
+  const norm = normaliser(view);
   const n = view.chars.length;
   let i = view.rendered;
   while (i < n) {
     const span = makeCharNodes(view, view.chars[i], i, frag);
-    paint(span, colourOf(view, i, sc, scale));
+    paint(span, colourOf(view, i, sc, norm));
     view.spans.push(span);
     i++;
     if ((i & 127) === 0 && performance.now() - start > FRAME_BUDGET_MS) break;
@@ -299,10 +322,12 @@ function progress(view) {
   if (view.kind === "text") {
     const total = view.meta ? view.meta.length : 0;
     setStatus(ui.status, `colouring… ${fmtInt.format(view.rendered)} / ${fmtInt.format(total)} characters`);
+    // redraw the line chart at most every CHART_INTERVAL_MS, and less often when drawing is slow
     const now = performance.now();
-    if (now - view.lastChart > CHART_INTERVAL_MS) {
-      view.lastChart = now;
+    if (now >= view.nextChart) {
       drawLineChart();
+      const took = performance.now() - now;
+      view.nextChart = performance.now() + Math.max(CHART_INTERVAL_MS, 6 * took);
     }
   } else {
     setStatus(ui.genStatus, `generating… ${fmtInt.format(view.rendered)} / ${fmtInt.format(view.request.length)} characters`);
@@ -314,6 +339,7 @@ function finish(view) {
   view.finished = true;
   const seconds = (performance.now() - view.t0) / 1000;
   if (ui.autoContrast.checked) recolour(view);
+  view.container.dataset.unit = String(view.unit);
   if (view.kind === "text") {
     const cached = view.meta.units.length > 1 ? `all ${fmtInt.format(view.meta.units.length)} units cached`
       : "one unit (text × units too large to cache all)";
@@ -340,16 +366,15 @@ function recolour(view) {
   if (!view.unitIndex.has(S.unit)) return false;
   view.unitPos = view.unitIndex.get(S.unit);
   view.unit = S.unit;
-  const sc = scaleFor(view.state);
-  let max = 0;
-  for (let i = 0; i < view.values.length; i++) {
-    const m = Math.abs(sc.f(view.values[i][view.unitPos]));
-    if (m > max) max = m;
-  }
-  view.runningMax = max;
-  const scale = currentScale(view);
+  const sc = view.sc;
+  view.runningMax = 0;
+  view.lo = Infinity;
+  view.hi = -Infinity;
+  for (let i = 0; i < view.values.length; i++) track(view, sc.f(view.values[i][view.unitPos]));
+  const norm = normaliser(view);
   const spans = view.spans;
-  for (let i = 0; i < spans.length; i++) paint(spans[i], colourOf(view, i, sc, scale));
+  for (let i = 0; i < spans.length; i++) paint(spans[i], colourOf(view, i, sc, norm));
+  view.container.dataset.unit = String(view.unit);
   return true;
 }
 
@@ -366,12 +391,18 @@ function setStatus(node, text) {
   node.textContent = text;
 }
 
-function showError(message) {
+let errorSource = null;
+
+/** Shows a message in the error area; `source` ("text", "sample", "heatmap", ...) lets a later success clear it. */
+function showError(message, source = "page") {
+  errorSource = source;
   ui.error.textContent = message;
   ui.error.hidden = false;
 }
 
-function clearError() {
+function clearError(source) {
+  if (source && source !== errorSource) return;
+  errorSource = null;
   ui.error.hidden = true;
   ui.error.textContent = "";
 }
@@ -418,7 +449,7 @@ async function analyse() {
       },
     });
     if (view.dead) return;
-    clearError();
+    clearError("text");
     if (!view.meta || view.chars.length < view.meta.length) {
       throw new Error(`the stream ended after ${view.chars.length} of ${view.meta ? view.meta.length : "?"} characters`);
     }
@@ -428,8 +459,12 @@ async function analyse() {
     if (view.dead || isAbort(error)) return;
     view.failed = true;
     view.streamDone = true;
+    if (view.raf) cancelAnimationFrame(view.raf);
+    view.dead = true;
     ui.coloured.classList.remove("stale");
-    showError(error.message || String(error));
+    ui.coloured.replaceChildren();
+    clearCharts();
+    showError(error.message || String(error), "text");
     setStatus(ui.status, "could not colour the text (see the message above)");
   }
 }
@@ -541,10 +576,11 @@ async function loadModelDetails(name) {
  * Recolours from the cache when only the unit changed and it is cached, otherwise refetches.
  */
 function setSelection(change = {}, { immediate = false } = {}) {
+  if (errorSource === "selection" || errorSource === "url") clearError();
   let refetch = false;
   if (change.model !== undefined && change.model !== S.model) {
     if (!S.models.has(change.model)) {
-      showError(`unknown model ${JSON.stringify(change.model)}; available: ${[...S.models.keys()].join(", ")}`);
+      showError(`unknown model ${JSON.stringify(change.model)}; available: ${[...S.models.keys()].join(", ")}`, "selection");
       return getSelection();
     }
     S.model = change.model;
@@ -564,7 +600,7 @@ function setSelection(change = {}, { immediate = false } = {}) {
   }
   if (change.state !== undefined && change.state !== S.state) {
     if (m.states.includes(change.state)) { S.state = change.state; refetch = true; }
-    else showError(`unknown state ${JSON.stringify(change.state)} for ${S.model}; valid states: ${m.states.join(", ")}`);
+    else showError(`unknown state ${JSON.stringify(change.state)} for ${S.model}; valid states: ${m.states.join(", ")}`, "selection");
   }
   let unitChanged = false;
   if (change.unit !== undefined) {
@@ -580,6 +616,7 @@ function setSelection(change = {}, { immediate = false } = {}) {
       if (A.finished) { updateUnitCard(); drawCharts(); }
     } else if (A) {
       clearTimeout(unitTimer);
+      ui.coloured.dataset.ready = "0";
       if (immediate) analyse();
       else unitTimer = setTimeout(analyse, UNIT_REFETCH_DEBOUNCE_MS);
     } else {
@@ -630,16 +667,18 @@ function updateUnitCard() {
   ui.unitStats.replaceChildren();
   const ys = A && A.finished ? unitSeries(A) : null;
   if (!ys || !ys.length) return;
-  let min = Infinity, max = -Infinity, sum = 0, pos = 0;
+  const gate = scaleFor(A.state).kind === "unit";
+  const cut = gate ? 0.5 : 0;
+  let min = Infinity, max = -Infinity, sum = 0, above = 0;
   for (const y of ys) {
     if (y < min) min = y;
     if (y > max) max = y;
     sum += y;
-    if (y > 0) pos++;
+    if (y > cut) above++;
   }
   const rows = [
     ["min", min.toFixed(3)], ["max", max.toFixed(3)], ["mean", (sum / ys.length).toFixed(3)],
-    ["positive", `${((100 * pos) / ys.length).toFixed(0)}% of characters`],
+    [gate ? "open (> 0.5)" : "positive", `${((100 * above) / ys.length).toFixed(0)}% of characters`],
   ];
   for (const [k, v] of rows) {
     const dt = document.createElement("dt");
@@ -678,6 +717,8 @@ function buildTip(view, i) {
   const ch = view.chars[i];
   const head = el("div", "tip-head");
   head.append(el("span", "tip-char", visibleChar(ch)));
+  const name = CHAR_NAMES[ch];
+  if (name) head.append(el("span", "tip-name", name));
   const where = view.kind === "sample" ? `generated character ${fmtInt.format(i)}` : `position ${fmtInt.format(i)}`;
   head.append(el("span", "tip-pos", where));
   frag.appendChild(head);
@@ -688,7 +729,7 @@ function buildTip(view, i) {
   const sc = scaleFor(view.state);
   const valueRow = el("div", "tip-value");
   const sw = el("span", "swatch");
-  sw.style.backgroundColor = LUT[lutIndex(sc.f(v) / currentScale(view))].bg;
+  sw.style.backgroundColor = LUT[lutIndex(normaliser(view)(sc.f(v)))].bg;
   valueRow.append(sw, el("span", "tip-unit", `unit ${view.meta.units[k]} (${view.state})`), el("b", "", fmtValue(v)));
   if (view.state === "c") valueRow.append(el("span", "tip-sub", `tanh ${fmtValue(Math.tanh(v))}`));
   frag.appendChild(valueRow);
@@ -901,18 +942,22 @@ function heatUnits() {
   return parsed;
 }
 
+let heatCache = null; // {key, values} of the last heatmap fetched separately
+
 async function heatValues(view, units) {
   if (units.every((u) => view.unitIndex.has(u))) {
     return units.map((u) => view.unitIndex.get(u));
   }
-  const key = units.join(",");
-  if (!view.heat || view.heat.key !== key) {
+  const key = JSON.stringify([view.model, view.layer, view.state, units, view.text]);
+  if (!heatCache || heatCache.key !== key) {
+    // the model reads left to right, so a prefix has the same activations as the full text
+    const text = view.values.length > HEAT_MAX_CHARS ? codePoints(view.text).slice(0, HEAT_MAX_CHARS).join("") : view.text;
     const data = await postJson("/api/activations", {
-      model: view.model, text: view.text, layer: view.layer, state: view.state, units, topk: 0, bits: false,
+      model: view.model, text, layer: view.layer, state: view.state, units, topk: 0, bits: false,
     }, { signal: view.controller.signal });
-    view.heat = { key, values: data.values };
+    heatCache = { key, values: data.values };
   }
-  return null; // values come from view.heat
+  return null; // values come from heatCache
 }
 
 async function drawHeatmap() {
@@ -931,16 +976,17 @@ async function drawHeatmap() {
   try {
     cols = await heatValues(view, units);
   } catch (error) {
-    if (!isAbort(error) && token === heatToken) showError(error.message);
+    if (!isAbort(error) && token === heatToken) showError(`heatmap: ${error.message}`, "heatmap");
     return;
   }
+  clearError("heatmap");
   if (token !== heatToken || view !== A) return;
   const sc = scaleFor(view.state);
   const n = Math.min(view.values.length, HEAT_MAX_CHARS);
   const z = units.map((_, k) => {
     const row = new Array(n);
     for (let i = 0; i < n; i++) {
-      const v = cols ? view.values[i][cols[k]] : view.heat.values[i][k];
+      const v = cols ? view.values[i][cols[k]] : heatCache.values[i][k];
       row[i] = sc.f(v);
     }
     return row;
@@ -1029,14 +1075,14 @@ async function generate() {
       },
     });
     if (view.dead) return;
-    clearError();
+    clearError("sample");
   } catch (error) {
     if (view.dead) return;
     if (isAbort(error)) {
       view.aborted = true;
     } else {
       view.failed = true;
-      showError(error.message || String(error));
+      showError(error.message || String(error), "sample");
       setStatus(ui.genStatus, "generation failed (see the message above)");
       ui.sample.classList.remove("stale");
       setGenerating(false);
@@ -1113,6 +1159,7 @@ function bindEvents() {
     refreshTip();
   });
   ui.text.addEventListener("input", () => {
+    ui.coloured.dataset.ready = "0"; // pending until the debounced request has coloured the new text
     updateTextCount();
     writeUrlSoon();
     scheduleAnalyse(TYPE_DEBOUNCE_MS);
@@ -1169,7 +1216,7 @@ async function init() {
   let model = initial.find((n) => S.models.has(n)) || summaries[0].name;
   if (fromUrl.model !== undefined) {
     if (S.models.has(fromUrl.model)) model = fromUrl.model;
-    else showError(`the link names model ${JSON.stringify(fromUrl.model)}, which is not served; showing ${model}`);
+    else showError(`the link names model ${JSON.stringify(fromUrl.model)}, which is not served; showing ${model}`, "url");
   }
   ui.model.replaceChildren();
   for (const name of S.models.keys()) {

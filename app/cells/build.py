@@ -1,0 +1,118 @@
+"""Regenerate a model's cell analysis: held-out sample, unit ranking, top examples, saturation.
+
+    python -m app.cells.build models/austen-lstm [--corpus-root ..] [--sample-chars 100000]
+
+The sample is taken from the model's test split (the same per-file tails as in training,
+rebuilt from the corpus files named in config.json, checked against their sha256): an
+equal share of every file's test tail, each cut at a line start. With an existing
+sample.txt and no --resample, the sample is reused as it is.
+"""
+from __future__ import annotations
+
+import argparse
+import hashlib
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from app.cells.features import FEATURES, compute_feature
+from app.cells.ranking import Hypothesis, rank_units, screen_block
+from app.cells.scan import scan
+from app.cells.store import SAMPLE_FILE, save_store
+from app.engine.checkpoint import load_model_dir
+
+
+def test_split_sample(config: dict, corpus_root: Path, sample_chars: int) -> str:
+    files = config["corpus"]["files"]
+    share = -(-sample_chars // len(files))
+    pieces = []
+    for entry in files:
+        path = Path(entry["path"])
+        path = path if path.is_file() else corpus_root / path
+        raw = path.read_bytes()
+        if hashlib.sha256(raw).hexdigest() != entry["sha256"]:
+            raise SystemExit(f"{path}: sha256 differs from the one the model was trained on")
+        text = raw.decode("utf-8")
+        tail = text[len(text) - max(1, round(len(text) * config["split"]["test_fraction"])):]
+        start = tail.find("\n") + 1  # begin at a line start, so line-position features are meaningful
+        piece = tail[start : start + share]
+        end = piece.rfind("\n") + 1
+        pieces.append(piece[:end] if end else piece)
+    return "".join(pieces)
+
+
+def hypotheses_for(text: str) -> list[Hypothesis]:
+    return [Hypothesis(f.name, f.kind, compute_feature(f.name, text)) for f in FEATURES.values()]
+
+
+def build(model_dir: Path, corpus_root: Path, sample_chars: int, resample: bool, top: int = 10, k: int = 20) -> dict:
+    loaded = load_model_dir(model_dir)
+    sample_path = model_dir / SAMPLE_FILE
+    if resample or not sample_path.is_file():
+        sample_path.write_text(test_split_sample(loaded.config, corpus_root, sample_chars), encoding="utf-8")
+    sample = sample_path.read_text(encoding="utf-8")
+    ids = loaded.vocab.encode(sample).ids
+    names = loaded.model.config.state_names()
+
+    started = time.perf_counter()
+    scanned = scan(loaded.model, ids, names, k=k, keep_states=True)
+    scan_s = time.perf_counter() - started
+    started = time.perf_counter()
+    all_hypotheses = hypotheses_for(sample)
+    hypotheses = [h for h in all_hypotheses if not h.is_constant]
+    screened = {name: screen_block(acts, all_hypotheses) for name, acts in scanned.states.items()}
+    ranking = rank_units(scanned.states, hypotheses, top=top, screened=screened)
+    rank_s = time.perf_counter() - started
+
+    tensors: dict[str, torch.Tensor] = {}
+    for name in names:
+        tensors[f"{name}.scores"] = torch.stack([screened[name][h.name] for h in all_hypotheses], dim=1)
+        tensors[f"{name}.top_values"] = scanned.top[name].values
+        tensors[f"{name}.top_positions"] = scanned.top[name].positions.to(torch.int32)
+        tensors[f"{name}.bottom_values"] = scanned.bottom[name].values
+        tensors[f"{name}.bottom_positions"] = scanned.bottom[name].positions.to(torch.int32)
+        if name in scanned.saturation:
+            tensors[f"{name}.saturation"] = scanned.saturation[name]
+    summary = {
+        "model": loaded.name,
+        "sample": {"file": SAMPLE_FILE, "chars": len(sample),
+                   "sha256": hashlib.sha256(sample.encode("utf-8")).hexdigest(),
+                   "source": "model's test split: an equal share of every file's held-out tail"},
+        "hypotheses": [{"name": f.name, "kind": f.kind, "description": f.description} for f in FEATURES.values()],
+        "absent": [h.name for h in all_hypotheses if h.is_constant],  # constant on the sample: nothing to rank
+        "timing_s": {"scan": round(scan_s, 2), "rank": round(rank_s, 2)},
+        "cells": [{"hypothesis": s.hypothesis, "layer": int(s.state.split(".")[1]), "state": s.state.split(".", 2)[2],
+                   "unit": s.unit, "metric": s.metric, "score": s.score, "sign": s.sign,
+                   **({"spearman": s.spearman} if s.spearman is not None else {})}
+                  for h in hypotheses for s in ranking[h.name]],
+    }
+    save_store(model_dir, summary, tensors)
+    return summary
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m app.cells.build", description=__doc__.split("\n")[0])
+    parser.add_argument("model_dirs", nargs="+", type=Path)
+    parser.add_argument("--corpus-root", type=Path, default=Path("."), help="where relative corpus paths start")
+    parser.add_argument("--sample-chars", type=int, default=100_000)
+    parser.add_argument("--resample", action="store_true", help="rebuild sample.txt from the corpus")
+    parser.add_argument("--threads", type=int, default=None, help="torch threads (1 is fastest on a busy machine)")
+    args = parser.parse_args(argv)
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    for model_dir in args.model_dirs:
+        summary = build(model_dir, args.corpus_root, args.sample_chars, args.resample)
+        print(f"{summary['model']}: {summary['sample']['chars']:,} chars, scan {summary['timing_s']['scan']} s, "
+              f"rank {summary['timing_s']['rank']} s")
+        best = {}
+        for cell in summary["cells"]:
+            best.setdefault(cell["hypothesis"], cell)
+        for hypothesis, cell in best.items():
+            print(f"  {hypothesis:24s} layers.{cell['layer']}.{cell['state']}[{cell['unit']}] "
+                  f"{cell['metric']} {cell['score']:.4f} sign {cell['sign']:+d}")
+
+
+if __name__ == "__main__":
+    main()

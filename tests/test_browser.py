@@ -1,0 +1,330 @@
+"""The explorer page in a real browser (Debian's Chromium, driven by Playwright).
+
+A module fixture writes tiny random models to a temporary directory and serves them with
+uvicorn on a free local port; every test opens a fresh page. Screenshots go to
+test-artifacts/ (gitignored).
+"""
+from __future__ import annotations
+
+import re
+import socket
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+CHROMIUM = Path("/usr/bin/chromium")
+if not CHROMIUM.exists():
+    pytest.skip("browser tests need Debian's Chromium at /usr/bin/chromium (apt-get install chromium)",
+                allow_module_level=True)
+
+import torch  # noqa: E402
+import uvicorn  # noqa: E402
+from playwright.sync_api import Page, expect, sync_playwright  # noqa: E402
+
+from app.engine.checkpoint import save_model_dir  # noqa: E402
+from app.engine.model import CharRNN, ModelConfig  # noqa: E402
+from app.engine.vocab import Vocabulary  # noqa: E402
+from app.main import create_app  # noqa: E402
+from app.settings import Settings  # noqa: E402
+
+ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+                 "--disable-sync", "--no-first-run", "--disable-quic"]
+# The vocabulary deliberately lacks "<", ">" and "=", so markup in the text is also "not in vocabulary".
+CORPUS = ('It is a truth universally acknowledged, that a single man in possession\n'
+          'of a good fortune, must be in want of a wife.\n\n'
+          '"My dear Mr. Bennet," said his lady to him one day, "have you heard that\n'
+          'Netherfield Park is let at last?"\n\tabcdefghijklmnopqrstuvwxyz ABCDEFGHIJKLMNOPQRSTUVWXYZ 0123456789'
+          " .,;:!?'\"()-/\n")
+MAX_TEXT = 3000
+TIMEOUT_MS = 20_000  # generous: the machine is shared with training jobs
+WHITE = "rgb(255, 255, 255)"
+expect.set_options(timeout=TIMEOUT_MS)
+
+
+def _make_model(arch: str, vocab: Vocabulary, layers: int, hidden: int, seed: int) -> CharRNN:
+    torch.manual_seed(seed)
+    model = CharRNN(ModelConfig(vocab_size=vocab.size, arch=arch, n_layers=layers, hidden_size=hidden))
+    with torch.no_grad():  # larger than the default init, so the colours are clearly visible
+        for p in model.parameters():
+            p.mul_(4.0)
+    return model.eval()
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def server_url(tmp_path_factory):
+    models_dir = tmp_path_factory.mktemp("browser-models")
+    vocab = Vocabulary.from_text(CORPUS)
+    for name, arch, layers, hidden in (("tiny-lstm", "lstm", 2, 16), ("tiny-gru", "gru", 2, 12)):
+        save_model_dir(models_dir / name, _make_model(arch, vocab, layers, hidden, seed=1), vocab,
+                       {"corpus": {"name": "tiny"}, "results": {"test_bpc": 2.5, "ngram": {"test_bpc": 2.75}}},
+                       card=f"# {name}\nRandom <b>weights</b> for browser tests.\n")
+    app = create_app(Settings(models_dir=models_dir, max_text_length=MAX_TEXT, torch_threads=1))
+    port = _free_port()
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 30
+    while not server.started:
+        if not thread.is_alive() or time.monotonic() > deadline:
+            pytest.fail("uvicorn did not start")
+        time.sleep(0.05)
+    yield f"http://127.0.0.1:{port}"
+    server.should_exit = True
+    thread.join(timeout=10)
+
+
+@pytest.fixture(scope="module")
+def browser():
+    ARTIFACTS.mkdir(exist_ok=True)
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+class Watched:
+    """A page plus what it reported: console errors, uncaught exceptions, dialogs, stream requests."""
+
+    def __init__(self, page: Page):
+        self.page = page
+        self.errors: list[str] = []
+        self.dialogs: list[str] = []
+        self.stream_requests = 0
+        page.on("console", lambda m: self.errors.append(m.text) if m.type == "error" else None)
+        page.on("pageerror", lambda e: self.errors.append(f"uncaught: {e}"))
+        page.on("dialog", self._dialog)
+        page.on("request", self._request)
+        # CSP violations (an inline script, eval, ...) are also recorded in the page itself
+        page.add_init_script("window.__csp = [];"
+                             "document.addEventListener('securitypolicyviolation',"
+                             " e => window.__csp.push(e.violatedDirective + ' ' + e.blockedURI));")
+
+    def _dialog(self, dialog):
+        self.dialogs.append(dialog.message)
+        dialog.dismiss()
+
+    def _request(self, request):
+        if request.url.endswith("/api/activations/stream"):
+            self.stream_requests += 1
+
+    def csp_violations(self) -> list[str]:
+        return self.page.evaluate("window.__csp")
+
+
+@pytest.fixture
+def watched(browser):
+    context = browser.new_context(viewport={"width": 1280, "height": 800})
+    page = context.new_page()
+    page.set_default_timeout(TIMEOUT_MS)
+    yield Watched(page)
+    context.close()
+
+
+def open_page(w: Watched, base: str, query: str = "") -> Page:
+    w.page.goto(base + "/" + query)
+    wait_coloured(w.page)
+    return w.page
+
+
+def wait_coloured(page: Page, unit: int | None = None) -> None:
+    expect(page.locator("#coloured")).to_have_attribute("data-ready", "1", timeout=TIMEOUT_MS)
+    if unit is not None:
+        expect(page.locator("#coloured")).to_have_attribute("data-unit", str(unit))
+
+
+def type_text(page: Page, text: str) -> None:
+    page.locator("#text").fill(text)
+    expect(page.locator("#coloured .ch")).to_have_count(len(text), timeout=TIMEOUT_MS)
+    wait_coloured(page)
+
+
+def backgrounds(page: Page) -> list[str]:
+    return page.locator("#coloured .ch").evaluate_all("spans => spans.map(s => s.style.backgroundColor)")
+
+
+def test_page_loads_without_console_errors_or_csp_violations(server_url, watched):
+    page = open_page(watched, server_url)
+    expect(page.locator("header h1")).to_have_text("Cell Explorer")
+    expect(page.locator("#model option")).to_have_count(2)
+    expect(page.locator("#status")).to_contain_text("coloured")
+    expect(page.locator("#model-stats")).to_contain_text("2.500 bits/char")
+    expect(page.locator("#model-stats")).to_contain_text("2.750 n-gram")
+    expect(page.locator("#line-chart .main-svg").first).to_be_visible()
+    expect(page.locator("#heat-chart .main-svg").first).to_be_visible()
+    page.screenshot(path=str(ARTIFACTS / "explorer.png"))
+    page.screenshot(path=str(ARTIFACTS / "explorer-full.png"), full_page=True)
+    assert watched.errors == []
+    assert watched.csp_violations() == []
+
+
+def test_typing_text_with_quotes_colours_characters(server_url, watched):
+    page = open_page(watched, server_url)
+    text = 'She said, "It is so," and left.'
+    type_text(page, text)
+    assert page.locator("#coloured").text_content() == text
+    colours = backgrounds(page)
+    assert all(colours)
+    assert any(c != WHITE for c in colours)
+    expect(page.locator("#status")).to_contain_text(f"coloured {len(text)} characters")
+
+
+def test_spaces_tabs_and_newlines_stay_visible(server_url, watched):
+    page = open_page(watched, server_url)
+    type_text(page, 'a b\n\t"c"')
+    newline = page.locator("#coloured .ch.nl")
+    expect(newline).to_have_count(1)
+    expect(newline).to_have_text("↵")
+    assert page.locator("#coloured").text_content() == 'a b↵\n\t"c"'
+    assert page.locator("#coloured").evaluate("e => getComputedStyle(e).whiteSpace") == "pre-wrap"
+
+
+def test_changing_the_unit_recolours_from_cache(server_url, watched):
+    page = open_page(watched, server_url)
+    requests = watched.stream_requests
+    before = backgrounds(page)
+    page.locator("#unit-inc").click()
+    wait_coloured(page, unit=1)
+    expect(page.locator("#unit")).to_have_value("1")
+    after = backgrounds(page)
+    assert after != before
+    page.locator("header h1").click()  # focus outside the text box: arrow keys sweep units
+    page.keyboard.press("ArrowRight")
+    wait_coloured(page, unit=2)
+    page.keyboard.press("ArrowLeft")
+    wait_coloured(page, unit=1)
+    assert backgrounds(page) == after
+    assert watched.stream_requests == requests  # all units were cached: no new request
+
+
+def test_markup_in_the_text_is_shown_literally(server_url, watched):
+    page = open_page(watched, server_url)
+    payload = "<img src=x onerror=alert(1)>"
+    type_text(page, payload)
+    assert payload in page.locator("#coloured").text_content()
+    assert page.locator("img").count() == 0
+    expect(page.locator("#coloured .ch.unk")).to_have_count(4)  # "<", "=", "=", ">" are not in the vocabulary
+    page.locator("#coloured .ch.unk").first.hover()
+    expect(page.locator("#tip")).to_contain_text("not in vocabulary")
+    assert watched.dialogs == []
+    assert watched.csp_violations() == []
+
+
+def test_hovering_a_character_shows_predictions_and_surprisal(server_url, watched):
+    page = open_page(watched, server_url)
+    page.locator("#coloured .ch").nth(2).hover()  # the space after "It"
+    tip = page.locator("#tip")
+    expect(tip).to_be_visible()
+    expect(tip).to_contain_text("position 2")
+    expect(tip.locator(".tip-preds li")).to_have_count(5)
+    expect(tip.locator(".tip-preds .fill").first).to_be_visible()
+    expect(tip).to_contain_text(re.compile(r"surprisal of next .+: \d+\.\d\d bits"))
+    page.locator("#coloured .ch").nth(2).hover()
+    page.screenshot(path=str(ARTIFACTS / "explorer-hover.png"))
+
+
+def test_hover_is_linked_between_text_and_chart(server_url, watched):
+    page = open_page(watched, server_url)
+    expect(page.locator("#line-chart .main-svg").first).to_be_visible()
+    page.locator("#coloured .ch").nth(5).hover()
+    expect(page.locator("#line-chart .hoverlayer .hovertext")).to_have_count(1)
+    page.mouse.move(5, 5)
+    expect(page.locator("#coloured .ch.hl")).to_have_count(0)
+    # the screen position of point 9 of the line chart, from plotly's own axis mapping
+    page.locator("#line-chart").scroll_into_view_if_needed()
+    x, y = page.locator("#line-chart").evaluate(
+        """gd => { const L = gd._fullLayout, r = gd.getBoundingClientRect(), y = gd.data[0].y[9];
+                   return [r.left + L._size.l + L.xaxis.l2p(9), r.top + L._size.t + L.yaxis.l2p(y)]; }""")
+    page.mouse.move(x, y)
+    expect(page.locator("#coloured .ch.hl")).to_have_count(1)
+    assert page.locator("#coloured .ch.hl").evaluate("s => s.idx") == 9
+
+
+def test_the_url_restores_the_view(server_url, watched):
+    page = open_page(watched, server_url, '?model=tiny-gru&layer=0&state=gates.z&unit=3&text=Hi+%22you%22')
+    expect(page.locator("#model")).to_have_value("tiny-gru")
+    expect(page.locator("#layer")).to_have_value("0")
+    expect(page.locator("#state")).to_have_value("gates.z")
+    expect(page.locator("#unit")).to_have_value("3")
+    expect(page.locator("#text")).to_have_value('Hi "you"')
+    assert page.locator("#coloured").text_content() == 'Hi "you"'
+    expect(page.locator("#legend-note")).to_contain_text("Sigmoid gate")
+    page.locator("#unit-inc").click()
+    expect(page).to_have_url(re.compile(r"unit=4"))
+    page.reload()
+    wait_coloured(page, unit=4)
+    expect(page.locator("#unit")).to_have_value("4")
+    expect(page.locator("#state")).to_have_value("gates.z")
+    expect(page.locator("#text")).to_have_value('Hi "you"')
+
+
+def test_select_unit_api_for_other_panels(server_url, watched):
+    page = open_page(watched, server_url)
+    page.evaluate("window.cellExplorer.selectUnit({model: 'tiny-lstm', layer: 0, state: 'h', unit: 5})")
+    wait_coloured(page, unit=5)
+    expect(page.locator("#model")).to_have_value("tiny-lstm")
+    expect(page.locator("#layer")).to_have_value("0")
+    expect(page.locator("#state")).to_have_value("h")
+    expect(page.locator("#unit")).to_have_value("5")
+
+
+def test_the_generate_panel_streams_a_coloured_sample(server_url, watched):
+    page = open_page(watched, server_url)
+    page.locator("#gen-prime").fill('"My dear')
+    page.locator("#gen-length").fill("40")
+    page.locator("#gen-go").click()
+    expect(page.locator("#sample .ch")).to_have_count(40)
+    expect(page.locator("#gen-status")).to_contain_text("generated 40 characters")
+    expect(page.locator("#sample .prime")).to_have_text('"My dear')
+    colours = page.locator("#sample .ch").evaluate_all("spans => spans.map(s => s.style.backgroundColor)")
+    assert any(c and c != WHITE for c in colours)
+    page.locator("#sample .ch").nth(0).hover()
+    expect(page.locator("#tip")).to_contain_text("drawn with probability")
+    expect(page.locator("#gen-go")).to_be_enabled()
+
+
+def test_stop_aborts_generation(server_url, watched):
+    page = open_page(watched, server_url)
+    page.locator("#gen-length").fill("5000")
+    page.locator("#gen-go").click()
+    expect(page.locator("#sample .ch").first).to_be_attached()
+    page.locator("#gen-stop").click()
+    expect(page.locator("#gen-status")).to_contain_text("(stopped)")
+    assert page.locator("#sample .ch").count() < 5000
+    expect(page.locator("#gen-stop")).to_be_disabled()
+
+
+def test_server_errors_are_shown_to_the_user(server_url, watched):
+    page = open_page(watched, server_url)
+    page.locator("#text").fill("a" * (MAX_TEXT + 1))
+    expect(page.locator("#error")).to_be_visible()
+    expect(page.locator("#error")).to_contain_text(f"the limit is {MAX_TEXT:,}")
+    page.locator("#text").fill("all good")
+    expect(page.locator("#error")).to_be_hidden()
+
+
+def test_phone_sized_viewport_has_no_horizontal_overflow(server_url, browser):
+    context = browser.new_context(viewport={"width": 390, "height": 844}, has_touch=True, is_mobile=True)
+    try:
+        page = context.new_page()
+        page.set_default_timeout(TIMEOUT_MS)
+        page.goto(server_url + "/")
+        wait_coloured(page)
+        expect(page.locator("#heat-chart .main-svg").first).to_be_visible()
+        width = page.evaluate("[document.documentElement.scrollWidth, document.documentElement.clientWidth]")
+        assert width[0] <= width[1], f"the page is {width[0]} px wide in a {width[1]} px viewport"
+        page.screenshot(path=str(ARTIFACTS / "explorer-phone.png"), full_page=True)
+        page.locator("#coloured .ch").nth(4).tap()  # tapping a character pins its info box
+        expect(page.locator("#tip")).to_be_visible()
+        expect(page.locator("#tip .tip-preds li")).to_have_count(5)
+        page.screenshot(path=str(ARTIFACTS / "explorer-phone-tap.png"))
+    finally:
+        context.close()
