@@ -9,7 +9,7 @@ from fastapi import FastAPI
 from fastapi.concurrency import run_in_threadpool
 from fastapi.staticfiles import StaticFiles
 
-from app.api import activations, health, models, pages, sample
+from app.api import activations, cells, health, models, pages, sample
 from app.errors import install_error_handlers
 from app.registry import ModelRegistry
 from app.security import SecurityHeadersMiddleware
@@ -37,7 +37,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.registry = ModelRegistry()  # replaced in the lifespan
     app.add_middleware(SecurityHeadersMiddleware)
     install_error_handlers(app)
-    for router in (pages.router, models.router, activations.router, sample.router, health.router):
+    for router in (pages.router, models.router, cells.router, activations.router, sample.router, health.router):
         app.include_router(router)
     app.mount("/static", StaticFiles(directory=PROJECT_ROOT / "static"), name="static")
     return app

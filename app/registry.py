@@ -7,6 +7,7 @@ from pathlib import Path
 
 from fastapi import Request
 
+from app.cells.store import CellStore, load_store
 from app.engine.checkpoint import CheckpointError, LoadedModel, load_model_dir
 
 log = logging.getLogger("cellx.registry")
@@ -16,6 +17,7 @@ log = logging.getLogger("cellx.registry")
 class ModelRegistry:
     models: dict[str, LoadedModel] = field(default_factory=dict)
     failures: dict[str, str] = field(default_factory=dict)  # name -> why it did not load
+    cells: dict[str, CellStore] = field(default_factory=dict)  # name -> stored cell analysis, where built
 
     @classmethod
     def load(cls, models_dir: Path) -> "ModelRegistry":
@@ -30,6 +32,14 @@ class ModelRegistry:
             except CheckpointError as exc:
                 registry.failures[directory.name] = str(exc)
                 log.error("skipping model %s: %s", directory.name, exc)
+                continue
+            try:
+                store = load_store(directory)
+            except (OSError, ValueError) as exc:  # a broken analysis must not take the model down with it
+                log.error("model %s: cell analysis not loaded: %s", directory.name, exc)
+                continue
+            if store is not None:
+                registry.cells[directory.name] = store
         return registry
 
     def names(self) -> list[str]:

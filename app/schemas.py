@@ -87,3 +87,71 @@ class HealthResponse(BaseModel):
 class ErrorResponse(BaseModel):
     detail: str = Field(description="What was wrong and what is allowed")
     errors: list[dict] | None = Field(None, description="Per-field validation errors, when there are several")
+
+
+class HypothesisInfo(BaseModel):
+    name: str = Field(description="Hypothesis id", examples=["inside_double_quotes"])
+    kind: str = Field(description='"binary" (scored by AUROC) or "numeric" (scored by correlation)')
+    description: str
+
+
+class CellEntry(BaseModel):
+    hypothesis: str = Field(description='A built-in hypothesis id, or "regex" for a regular expression')
+    layer: int
+    state: str = Field(description='Short state name, e.g. "c" or "gates.f"')
+    unit: int
+    metric: str = Field(description='"auroc" (binary hypotheses) or "pearson" (numeric)')
+    score: float = Field(description="max(AUROC, 1 - AUROC), or |Pearson r|; 1 is a perfect match")
+    sign: int = Field(description="+1: the unit is high where the hypothesis holds (or rises with it); -1: low")
+    spearman: float | None = Field(None, description="Spearman rank correlation (numeric hypotheses)")
+
+
+class RankRequest(Strict):
+    hypothesis: str | None = Field(None, description="A built-in hypothesis id (see GET /api/hypotheses)",
+                                   examples=["inside_double_quotes"])
+    regex: str | None = Field(None, max_length=1000, description="A regular expression: characters inside a match "
+                              "are 1, others 0; evaluated with a time limit", examples=['"[^"]*"'])
+    text: str | None = Field(None, min_length=1, description="Text to rank on; default: the model's held-out sample")
+    limit: int = Field(10, ge=1, le=100, description="How many units to return, best first")
+
+
+class Example(BaseModel):
+    position: int = Field(description="Character index of the peak in the model's sample")
+    value: float = Field(description="The unit's activation at the peak")
+    context: str = Field(description="About 60 characters of the sample around the peak")
+    peak: int = Field(description="Index of the peak character within `context`")
+    values: list[float] = Field(description="The unit's activation at every character of `context`")
+
+
+class UnitScore(BaseModel):
+    hypothesis: str
+    kind: str
+    metric: str
+    score: float = Field(description="Screened score on the sample (AUROC within about 0.002 of exact; Pearson exact)")
+    sign: int
+
+
+class UnitReport(BaseModel):
+    model: str
+    layer: int
+    state: str
+    unit: int
+    name: str = Field(description='Stable state name, e.g. "layers.1.c"')
+    scores: list[UnitScore] = Field(description="Against every built-in hypothesis present in the sample, best first")
+    top: list[Example] = Field(description="Where the unit is most positive in the sample (one per 64-char segment)")
+    bottom: list[Example] = Field(description="Where the unit is most negative")
+    saturation: dict[str, float] | None = Field(None, description="Sigmoid gates: fraction of characters < 0.1 "
+                                                "(left) and > 0.9 (right)")
+
+
+class GateSaturation(BaseModel):
+    layer: int
+    gate: str = Field(description='"gates.i", "gates.f", "gates.o" (LSTM) or "gates.r", "gates.z" (GRU)')
+    left: list[float] = Field(description="Per unit, fraction of characters with activation < 0.1")
+    right: list[float] = Field(description="Per unit, fraction of characters with activation > 0.9")
+
+
+class SaturationResponse(BaseModel):
+    model: str
+    sample_chars: int
+    gates: list[GateSaturation]

@@ -18,6 +18,7 @@ class Settings(BaseSettings):
     port: int = 8000
     max_text_length: int = Field(100_000, ge=1, description="Longest text accepted, in characters")
     max_values: int = Field(5_000_000, ge=1, description="Most activation values (characters x units) in one response")
+    max_rank_chars: int = Field(50_000, ge=1, description="Longest text ranked on the fly (POST .../cells)")
     log_level: str = "info"
     torch_threads: int | None = Field(None, description="torch intra-op threads; default: torch's own choice")
 

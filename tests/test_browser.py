@@ -67,7 +67,7 @@ def server_url(tmp_path_factory):
         save_model_dir(models_dir / name, _make_model(arch, vocab, layers, hidden, seed=1), vocab,
                        {"corpus": {"name": "tiny"}, "results": {"test_bpc": 2.5, "ngram": {"test_bpc": 2.75}}},
                        card=f"# {name}\nRandom <b>weights</b> for browser tests.\n")
-    app = create_app(Settings(models_dir=models_dir, max_text_length=MAX_TEXT, torch_threads=1))
+    app = create_app(Settings(models_dir=models_dir, max_text_length=MAX_TEXT))
     port = _free_port()
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
     thread = threading.Thread(target=server.run, daemon=True)

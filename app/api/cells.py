@@ -1,0 +1,50 @@
+"""Automatically found cells: stored rankings, ranking on the fly, unit reports, gate saturation."""
+from __future__ import annotations
+
+from fastapi import APIRouter, Depends, Query
+
+from app.cells.features import FEATURES
+from app.registry import ModelRegistry, get_registry
+from app.schemas import (CellEntry, ErrorResponse, HypothesisInfo, RankRequest, SaturationResponse, UnitReport)
+from app.services.cells import (find_store, rank_on_the_fly, saturation_report, stored_cells, unit_report)
+from app.services.selection import find_model
+from app.settings import Settings, get_settings
+
+router = APIRouter(prefix="/api", tags=["cells"])
+ERRORS = {404: {"model": ErrorResponse}, 413: {"model": ErrorResponse}, 422: {"model": ErrorResponse}}
+
+
+@router.get("/hypotheses", response_model=list[HypothesisInfo], summary="The built-in hypotheses units are scored against")
+def hypotheses() -> list[dict]:
+    return [{"name": f.name, "kind": f.kind, "description": f.description} for f in FEATURES.values()]
+
+
+@router.get("/models/{name}/cells", response_model=list[CellEntry], response_model_exclude_none=True,
+            responses=ERRORS, summary="The stored ranking: the best units for each hypothesis, best first")
+def get_cells(name: str, hypothesis: str | None = Query(None, description="Only this hypothesis"),
+              limit: int | None = Query(None, ge=1, le=100, description="At most this many units per hypothesis"),
+              registry: ModelRegistry = Depends(get_registry)) -> list[dict]:
+    find_model(registry, name)
+    return stored_cells(find_store(registry, name), hypothesis, limit)
+
+
+@router.post("/models/{name}/cells", response_model=list[CellEntry], response_model_exclude_none=True,
+             responses=ERRORS, summary="Rank every unit against one hypothesis or regular expression, now")
+def post_cells(name: str, request: RankRequest, registry: ModelRegistry = Depends(get_registry),
+               settings: Settings = Depends(get_settings)) -> list[dict]:
+    loaded = find_model(registry, name)
+    return rank_on_the_fly(loaded, registry.cells.get(name), request, settings.max_rank_chars)
+
+
+@router.get("/models/{name}/units/{layer}/{state}/{unit}", response_model=UnitReport, responses=ERRORS,
+            summary="One unit: its scores against every hypothesis, top examples, gate saturation")
+def get_unit(name: str, layer: int, state: str, unit: int, registry: ModelRegistry = Depends(get_registry)) -> dict:
+    loaded = find_model(registry, name)
+    return unit_report(loaded, find_store(registry, name), layer, state, unit)
+
+
+@router.get("/models/{name}/saturation", response_model=SaturationResponse, responses=ERRORS,
+            summary="Left (< 0.1) and right (> 0.9) saturation of every sigmoid gate unit on the sample")
+def get_saturation(name: str, registry: ModelRegistry = Depends(get_registry)) -> dict:
+    loaded = find_model(registry, name)
+    return saturation_report(loaded, find_store(registry, name))
