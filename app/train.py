@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import argparse
 import json
+import shlex
+import sys
 from dataclasses import fields
 
 from app.engine.ngram import fit_best_ngram
@@ -41,6 +43,7 @@ def main(argv: list[str] | None = None) -> None:
     finalize_only = args.pop("finalize")
     max_order = args.pop("ngram_max_order")
     trainer = Trainer(TrainConfig(**args))
+    trainer.command = "python -m app.train " + " ".join(shlex.quote(a) for a in (argv if argv is not None else sys.argv[1:]))
     if not finalize_only:
         summary = trainer.run()
         print(json.dumps(summary))

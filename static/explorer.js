@@ -14,6 +14,7 @@
 // User text and server strings only ever reach the page through textContent / createTextNode.
 
 import { streamNdjson, getJson, postJson, isAbort } from "./ndjson.js";
+import { LUT, NEG_RGB, POS_RGB, lutIndex, paint, scaleFor } from "./colors.js";
 
 const ALL_UNITS_BUDGET = 2_000_000; // cache every unit when characters x hidden_size is at most this
 const URL_TEXT_LIMIT = 1500;
@@ -37,10 +38,6 @@ const STATE_LABELS = {
   "gates.z": "gates.z · update gate",
   "gates.n": "gates.n · candidate",
 };
-const SIGMOID_GATES = new Set(["gates.i", "gates.f", "gates.o", "gates.r", "gates.z"]);
-
-const NEG_RGB = [37, 99, 195];
-const POS_RGB = [214, 45, 38];
 
 const $ = (id) => document.getElementById(id);
 const ui = {
@@ -96,45 +93,7 @@ function codePoints(text) {
 
 /* ------------------------------------------------------------------ colours */
 
-function buildLut() {
-  const lut = [];
-  for (let k = 0; k <= 200; k++) {
-    const t = k / 100 - 1;
-    const end = t < 0 ? NEG_RGB : POS_RGB;
-    const a = Math.abs(t);
-    const rgb = end.map((e) => Math.round(255 + (e - 255) * a));
-    lut.push({ bg: `rgb(${rgb[0]}, ${rgb[1]}, ${rgb[2]})`, dark: a > 0.6 });
-  }
-  return lut;
-}
-const LUT = buildLut();
-
-/** How a state's values become colours: a transform and a range. */
-function scaleFor(state) {
-  if (state === "c") {
-    return { kind: "signed", f: Math.tanh, label: "tanh(c)",
-      note: "LSTM cell state, coloured by tanh(c) as in Karpathy et al. (2015): blue negative, white 0, red positive." };
-  }
-  if (SIGMOID_GATES.has(state)) {
-    return { kind: "unit", f: (v) => v, label: state,
-      note: "Sigmoid gate, values in [0, 1]: white = closed (0), red = open (1)." };
-  }
-  const what = state === "h" ? "Hidden state" : "Candidate (tanh)";
-  return { kind: "signed", f: (v) => v, label: state,
-    note: `${what}, values in [−1, 1]: blue negative, white 0, red positive.` };
-}
-
-function lutIndex(x) {
-  const t = Number.isFinite(x) ? Math.max(-1, Math.min(1, x)) : 0;
-  return Math.round((t + 1) * 100);
-}
-
-function paint(span, entry) {
-  const style = span.style;
-  style.backgroundColor = entry.bg;
-  if (entry.dark) style.color = "#fff";
-  else if (style.color) style.color = "";
-}
+// LUT, lutIndex, scaleFor and paint live in colors.js (shared with cells.js).
 
 function updateLegend() {
   const sc = scaleFor(S.state);
@@ -1239,6 +1198,7 @@ async function init() {
   loadModelDetails(S.model);
   writeUrl();
   analyse();
+  notify(); // the first selection, for panels that follow it (cells.js)
 }
 
 window.cellExplorer = {

@@ -4,6 +4,7 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
+from app.cells.build import build
 from app.engine.checkpoint import save_model_dir
 from app.main import create_app
 from app.settings import Settings
@@ -11,12 +12,20 @@ from tests.conftest import TINY_TEXT, make_model
 from app.engine.vocab import Vocabulary
 
 
-def build_models_dir(root: Path) -> Path:
+SAMPLE = (TINY_TEXT * 12)[:1500]
+
+
+def build_models_dir(root: Path, analysed: tuple[str, ...] = ("lstm", "gru")) -> Path:
+    """tiny-lstm, tiny-gru and tiny-rnn; the `analysed` ones get a stored cell analysis of SAMPLE."""
     vocab = Vocabulary.from_text(TINY_TEXT)
     for arch in ("lstm", "gru", "rnn"):
         extra = {"corpus": {"name": "tiny"}, "results": {"test_bpc": 3.5, "ngram": {"test_bpc": 3.9}}}
-        save_model_dir(root / f"tiny-{arch}", make_model(arch, vocab.size, layers=2, hidden=8), vocab, extra,
+        directory = root / f"tiny-{arch}"
+        save_model_dir(directory, make_model(arch, vocab.size, layers=2, hidden=8), vocab, extra,
                        card=f"# tiny-{arch}\n")
+        if arch in analysed:
+            (directory / "sample.txt").write_text(SAMPLE)
+            build(directory, corpus_root=root, sample_chars=0, resample=False, top=5, k=4)
     return root
 
 

@@ -143,3 +143,14 @@ def test_concurrent_requests_get_their_own_answers(client):
     with ThreadPoolExecutor(max_workers=8) as pool:
         got = list(pool.map(lambda t: _post(client, text=t, units=[1]).json()["values"], texts * 2))
     assert got == expected * 2
+
+
+def test_a_failure_mid_stream_is_reported_in_band(client, monkeypatch):
+    import app.services.activations as service
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(service, "activation_chunks", broken)
+    lines = client.post("/api/activations/stream", json={"model": "tiny-lstm", "text": "ab"}).text.splitlines()
+    assert json.loads(lines[-1]) == {"error": "internal error while computing activations: RuntimeError"}

@@ -20,6 +20,7 @@ import torch.nn.functional as F
 from safetensors.torch import load_file
 from tqdm import tqdm
 
+from app.engine.card import render_card
 from app.engine.checkpoint import load_model_dir, save_model_dir, save_tensors, to_file_tensors, from_file_tensors
 from app.engine.data import batches_per_epoch, corpus_sha256, read_corpus, split_corpus, stream_batches
 from app.engine.model import CharRNN, ModelConfig, State, detach_state
@@ -148,6 +149,7 @@ class Trainer:
         self.stop_requested = False
         self.out_dir = Path(cfg.out_dir) / cfg.name
         self.resume_dir = Path(cfg.resume_dir) / cfg.name
+        self.command: str | None = None  # the command line that trains this model, for its card
 
     # --- checkpoints -------------------------------------------------------------
     def save_resume(self) -> None:
@@ -183,7 +185,7 @@ class Trainer:
                       "val_fraction": cfg.val_fraction, "test_fraction": cfg.test_fraction,
                       "train_chars": len(self.train_ids), "val_chars": len(self.val_ids), "test_chars": len(self.test_ids)},
             "training": {**asdict(cfg), "steps": self.step, "training_time_s": round(self.elapsed, 1),
-                         "parameters": self.model.num_parameters(), "history": self.history},
+                         "parameters": self.model.num_parameters(), "history": self.history, "command": self.command},
             "results": results,
         }
 
@@ -255,7 +257,13 @@ class Trainer:
             self.save_best(val_bpc)
 
     def finalize(self, ngram: dict | None = None) -> dict:
-        """Scores the best saved model (as shipped, after dtype rounding) on every split."""
+        """Scores the best saved model (as shipped, after dtype rounding) on every split, writes its card.
+
+        The training section saved with the best weights is kept (it has that run's
+        hyperparameters); steps, time and history are brought up to date from the resume state.
+        """
+        if self.step == 0:
+            self.try_resume()
         best = load_model_dir(self.out_dir)
         results = {
             "train_bpc_sample": round(evaluate_bpc(best.model, self.train_ids[-len(self.test_ids):]), 4),
@@ -265,8 +273,10 @@ class Trainer:
         if ngram:
             results["ngram"] = ngram
         config = best.config
-        steps_at_best = config["training"]["steps"]
-        config.update(self.metadata(results))
-        config["training"]["steps_at_best"] = steps_at_best
+        training = config["training"]
+        training.update(steps_at_best=training["steps"], steps=self.step, training_time_s=round(self.elapsed, 1),
+                        history=self.history)
+        config["results"] = results
         (self.out_dir / "config.json").write_text(json.dumps(config, indent=2, ensure_ascii=False) + "\n")
+        (self.out_dir / "README.md").write_text(render_card(config, command=training.get("command")), encoding="utf-8")
         return results

@@ -6,6 +6,7 @@ plain endpoint consume the same chunks, so the same request gives the same numbe
 from __future__ import annotations
 
 import json
+import logging
 import math
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -19,6 +20,8 @@ from app.engine.vocab import UNKNOWN_INDEX
 from app.errors import InputError
 from app.services.selection import ResolvedSelection
 from app.settings import Settings
+
+log = logging.getLogger("cellx.activations")
 
 FIRST_CHUNK = 256  # small, so the first lines of a long text reach the client quickly
 MAX_CHUNK = 8192
@@ -100,6 +103,14 @@ def metadata_line(loaded: LoadedModel, text_length: int, sel: ResolvedSelection,
 
 def ndjson_lines(loaded: LoadedModel, text: str, sel: ResolvedSelection, topk: int, with_bits: bool) -> Iterator[str]:
     yield metadata_line(loaded, len(text), sel, loaded.vocab.encode(text).unknown)
+    try:
+        yield from _character_lines(loaded, text, sel, topk, with_bits)
+    except Exception as exc:  # the 200 status is already sent: tell the client in-band instead of cutting it off
+        log.exception("stream for %s failed", loaded.name)
+        yield json.dumps({"error": f"internal error while computing activations: {type(exc).__name__}"}) + "\n"
+
+
+def _character_lines(loaded: LoadedModel, text: str, sel: ResolvedSelection, topk: int, with_bits: bool) -> Iterator[str]:
     for chunk in activation_chunks(loaded, text, sel, topk, with_bits):
         lines = []
         for offset, row in enumerate(chunk.values):

@@ -1,0 +1,76 @@
+"""The cells table for the shipped models, from their stored analyses, with the targets checked.
+
+    python -m app.cells.report [models_dir] [--markdown]
+
+Exit status 1 if a target is missed, so it works as a check. Rebuild the analyses first
+with `python -m app.cells.build models/<name>` after retraining a model.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from app.cells.store import CELLS_FILE
+
+# (model, hypothesis) -> minimum best score: AUROC for binary hypotheses, |Pearson r| for numeric
+TARGETS = {
+    ("austen-lstm", "inside_double_quotes"): 0.98,
+    ("austen-lstm", "position_in_line"): 0.8,
+    ("linux-lstm", "inside_c_comment"): 0.98,
+    ("linux-lstm", "inside_string_literal"): 0.95,
+    ("linux-lstm", "position_in_line"): 0.8,
+    ("linux-lstm", "brace_depth"): 0.8,
+}
+SHOWN = ["inside_double_quotes", "inside_single_quotes", "position_in_line", "indentation", "inside_word",
+         "word_start", "after_sentence_end", "uppercase", "whitespace", "inside_c_comment", "inside_string_literal",
+         "inside_condition", "paren_depth", "brace_depth", "bracket_depth"]
+
+
+def best_cells(directory: Path) -> dict[str, dict]:
+    best: dict[str, dict] = {}
+    for cell in json.loads((directory / CELLS_FILE).read_text())["cells"]:
+        best.setdefault(cell["hypothesis"], cell)  # stored best first
+    return best
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m app.cells.report", description=__doc__.split("\n")[0])
+    parser.add_argument("models_dir", nargs="?", type=Path, default=Path("models"))
+    args = parser.parse_args(argv)
+    models = sorted(p for p in args.models_dir.iterdir() if (p / CELLS_FILE).is_file())
+    if not models:
+        print(f"no model in {args.models_dir} has a {CELLS_FILE}; run python -m app.cells.build first")
+        return 1
+    table = {m.name: best_cells(m) for m in models}
+    names = list(table)
+    print("| hypothesis | metric | " + " | ".join(names) + " |")
+    print("| --- | --- | " + " | ".join("---" for _ in names) + " |")
+    missed = []
+    for hypothesis in SHOWN:
+        metric = next((t[hypothesis]["metric"] for t in table.values() if hypothesis in t), None)
+        if metric is None:
+            continue
+        row = []
+        for name in names:
+            cell = table[name].get(hypothesis)
+            if cell is None:
+                row.append("absent")
+                continue
+            text = f"{cell['score']:.3f} (L{cell['layer']} {cell['state']} {cell['unit']})"
+            target = TARGETS.get((name, hypothesis))
+            if target is not None:
+                ok = cell["score"] >= target
+                text += f" {'✓' if ok else '✗'} ≥{target}"
+                if not ok:
+                    missed.append(f"{name} {hypothesis}: {cell['score']:.3f} < {target}")
+            row.append(text)
+        print(f"| {hypothesis} | {'AUROC' if metric == 'auroc' else 'Pearson \\|r\\|'} | " + " | ".join(row) + " |")
+    for line in missed:
+        print(f"MISSED {line}", file=sys.stderr)
+    return 1 if missed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

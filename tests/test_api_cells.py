@@ -1,0 +1,103 @@
+import pytest
+
+from app.cells.features import FEATURES
+from tests.api_fixtures import SAMPLE, client, models_dir  # noqa: F401 (fixtures)
+
+
+def test_hypotheses_list_every_builtin_feature(client):
+    listed = client.get("/api/hypotheses").json()
+    assert [h["name"] for h in listed] == list(FEATURES)
+    assert all(h["kind"] in ("binary", "numeric") and h["description"] for h in listed)
+
+
+def test_stored_ranking_is_best_first_within_each_hypothesis(client):
+    cells = client.get("/api/models/tiny-lstm/cells").json()
+    by_hypothesis = {}
+    for cell in cells:
+        by_hypothesis.setdefault(cell["hypothesis"], []).append(cell["score"])
+    assert "inside_double_quotes" in by_hypothesis
+    assert all(scores == sorted(scores, reverse=True) for scores in by_hypothesis.values())
+
+
+def test_stored_ranking_entries_have_the_documented_fields(client):
+    cell = client.get("/api/models/tiny-lstm/cells", params={"hypothesis": "position_in_line"}).json()[0]
+    assert set(cell) >= {"hypothesis", "layer", "state", "unit", "metric", "score", "sign"}
+    assert cell["metric"] == "pearson" and cell["sign"] in (1, -1) and "spearman" in cell
+
+
+def test_stored_ranking_limit_applies_per_hypothesis(client):
+    cells = client.get("/api/models/tiny-lstm/cells", params={"limit": 2}).json()
+    counts = {}
+    for cell in cells:
+        counts[cell["hypothesis"]] = counts.get(cell["hypothesis"], 0) + 1
+    assert max(counts.values()) == 2
+
+
+def test_model_without_analysis_says_how_to_build_it(client):
+    response = client.get("/api/models/tiny-rnn/cells")
+    assert response.status_code == 404 and "python -m app.cells.build" in response.json()["detail"]
+
+
+def test_ranking_a_regex_on_the_fly(client):
+    response = client.post("/api/models/tiny-gru/cells", json={"regex": r'"[^"\n]*"', "limit": 3})
+    body = response.json()
+    assert response.status_code == 200 and len(body) == 3
+    assert all(c["hypothesis"] == "regex" and c["metric"] == "auroc" and 0.5 <= c["score"] <= 1 for c in body)
+
+
+def test_ranking_a_builtin_hypothesis_on_user_text(client):
+    text = "if (a) { b(); }\n" * 30
+    body = client.post("/api/models/tiny-lstm/cells", json={"hypothesis": "brace_depth", "text": text}).json()
+    assert body[0]["hypothesis"] == "brace_depth" and body[0]["metric"] == "pearson"
+
+
+@pytest.mark.parametrize("body, needle", [
+    ({"regex": "("}, "invalid regular expression"),
+    ({"regex": "(a|aa)+$", "text": "a" * 40 + "b"}, "took longer than"),
+    ({"regex": "x", "hypothesis": "digit"}, "exactly one"),
+    ({}, "exactly one"),
+    ({"hypothesis": "telepathy"}, "unknown hypothesis"),
+    ({"regex": "zzz_never"}, "cannot separate units"),
+    ({"regex": "a" * 1001}, "regex"),
+])
+def test_bad_ranking_requests_get_a_clear_422(client, body, needle):
+    response = client.post("/api/models/tiny-lstm/cells", json=body)
+    assert response.status_code == 422 and needle in response.json()["detail"]
+
+
+def test_unit_report_has_scores_examples_and_no_saturation_for_c(client):
+    report = client.get("/api/models/tiny-lstm/units/1/c/3").json()
+    assert report["name"] == "layers.1.c" and report["saturation"] is None
+    assert len(report["top"]) == 4 and len(report["bottom"]) == 4
+    example = report["top"][0]
+    assert len(example["values"]) == len(example["context"])
+    assert example["context"][example["peak"]] == SAMPLE[example["position"]]
+    assert example["values"][example["peak"]] == pytest.approx(example["value"], abs=1e-3)
+
+
+def test_top_examples_are_sorted_and_bottom_ones_are_lower(client):
+    report = client.get("/api/models/tiny-lstm/units/0/h/5").json()
+    top = [e["value"] for e in report["top"]]
+    assert top == sorted(top, reverse=True) and report["bottom"][0]["value"] <= top[-1]
+
+
+def test_unit_report_of_a_gate_includes_saturation(client):
+    saturation = client.get("/api/models/tiny-gru/units/0/gates.z/2").json()["saturation"]
+    assert 0 <= saturation["left"] <= 1 and 0 <= saturation["right"] <= 1
+
+
+@pytest.mark.parametrize("path, needle", [
+    ("/api/models/tiny-lstm/units/2/c/0", "layers 0 to 1"),
+    ("/api/models/tiny-lstm/units/0/gates.r/0", "valid states"),
+    ("/api/models/tiny-lstm/units/0/c/8", "units 0 to 7"),
+])
+def test_unit_report_rejects_out_of_range_selections(client, path, needle):
+    response = client.get(path)
+    assert response.status_code == 422 and needle in response.json()["detail"]
+
+
+def test_saturation_lists_every_sigmoid_gate_per_layer(client):
+    body = client.get("/api/models/tiny-lstm/saturation").json()
+    assert [(g["layer"], g["gate"]) for g in body["gates"]] == [
+        (0, "gates.i"), (0, "gates.f"), (0, "gates.o"), (1, "gates.i"), (1, "gates.f"), (1, "gates.o")]
+    assert all(len(g["left"]) == 8 for g in body["gates"])
