@@ -66,7 +66,8 @@ def main(argv: list[str] | None = None) -> int:
                 if not ok:
                     missed.append(f"{name} {hypothesis}: {cell['score']:.3f} < {target}")
             row.append(text)
-        print(f"| {hypothesis} | {'AUROC' if metric == 'auroc' else 'Pearson \\|r\\|'} | " + " | ".join(row) + " |")
+        label = "AUROC" if metric == "auroc" else r"Pearson \|r\|"  # escaped pipes keep the Markdown table intact
+        print(f"| {hypothesis} | {label} | " + " | ".join(row) + " |")
     for line in missed:
         print(f"MISSED {line}", file=sys.stderr)
     return 1 if missed else 0
