@@ -1,37 +1,22 @@
 """The explorer page in a real browser (Debian's Chromium, driven by Playwright).
 
 A module fixture writes tiny random models to a temporary directory and serves them with
-uvicorn on a free local port; every test opens a fresh page. Screenshots go to
-test-artifacts/ (gitignored).
+uvicorn on a free local port; every test opens a fresh page (fixtures: tests/browser_fixtures.py).
+Screenshots go to test-artifacts/ (gitignored).
 """
 from __future__ import annotations
 
 import re
-import socket
-import threading
-import time
-from pathlib import Path
 
 import pytest
+from playwright.sync_api import expect
 
-CHROMIUM = Path("/usr/bin/chromium")
-if not CHROMIUM.exists():
-    pytest.skip("browser tests need Debian's Chromium at /usr/bin/chromium (apt-get install chromium)",
-                allow_module_level=True)
+from app.engine.checkpoint import save_model_dir
+from app.engine.vocab import Vocabulary
+from app.settings import Settings
+from tests.browser_fixtures import (ARTIFACTS, TIMEOUT_MS, WHITE, backgrounds, browser, make_browser_model,  # noqa: F401
+                                    open_page, serve_app, type_text, wait_coloured, watched)
 
-import torch  # noqa: E402
-import uvicorn  # noqa: E402
-from playwright.sync_api import Page, expect, sync_playwright  # noqa: E402
-
-from app.engine.checkpoint import save_model_dir  # noqa: E402
-from app.engine.model import CharRNN, ModelConfig  # noqa: E402
-from app.engine.vocab import Vocabulary  # noqa: E402
-from app.main import create_app  # noqa: E402
-from app.settings import Settings  # noqa: E402
-
-ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-                 "--disable-sync", "--no-first-run", "--disable-quic"]
 # The vocabulary deliberately lacks "<", ">" and "=", so markup in the text is also "not in vocabulary".
 CORPUS = ('It is a truth universally acknowledged, that a single man in possession\n'
           'of a good fortune, must be in want of a wife.\n\n'
@@ -39,24 +24,6 @@ CORPUS = ('It is a truth universally acknowledged, that a single man in possessi
           'Netherfield Park is let at last?"\n\tabcdefghijklmnopqrstuvwxyz ABCDEFGHIJKLMNOPQRSTUVWXYZ 0123456789'
           " .,;:!?'\"()-/\n")
 MAX_TEXT = 3000
-TIMEOUT_MS = 20_000  # generous: the machine is shared with training jobs
-WHITE = "rgb(255, 255, 255)"
-expect.set_options(timeout=TIMEOUT_MS)
-
-
-def _make_model(arch: str, vocab: Vocabulary, layers: int, hidden: int, seed: int) -> CharRNN:
-    torch.manual_seed(seed)
-    model = CharRNN(ModelConfig(vocab_size=vocab.size, arch=arch, n_layers=layers, hidden_size=hidden))
-    with torch.no_grad():  # larger than the default init, so the colours are clearly visible
-        for p in model.parameters():
-            p.mul_(4.0)
-    return model.eval()
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture(scope="module")
@@ -64,91 +31,10 @@ def server_url(tmp_path_factory):
     models_dir = tmp_path_factory.mktemp("browser-models")
     vocab = Vocabulary.from_text(CORPUS)
     for name, arch, layers, hidden in (("tiny-lstm", "lstm", 2, 16), ("tiny-gru", "gru", 2, 12)):
-        save_model_dir(models_dir / name, _make_model(arch, vocab, layers, hidden, seed=1), vocab,
+        save_model_dir(models_dir / name, make_browser_model(arch, vocab, layers, hidden, seed=1), vocab,
                        {"corpus": {"name": "tiny"}, "results": {"test_bpc": 2.5, "ngram": {"test_bpc": 2.75}}},
                        card=f"# {name}\nRandom <b>weights</b> for browser tests.\n")
-    app = create_app(Settings(models_dir=models_dir, max_text_length=MAX_TEXT))
-    port = _free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not server.started:
-        if not thread.is_alive() or time.monotonic() > deadline:
-            pytest.fail("uvicorn did not start")
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(timeout=10)
-
-
-@pytest.fixture(scope="module")
-def browser():
-    ARTIFACTS.mkdir(exist_ok=True)
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
-        yield browser
-        browser.close()
-
-
-class Watched:
-    """A page plus what it reported: console errors, uncaught exceptions, dialogs, stream requests."""
-
-    def __init__(self, page: Page):
-        self.page = page
-        self.errors: list[str] = []
-        self.dialogs: list[str] = []
-        self.stream_requests = 0
-        page.on("console", lambda m: self.errors.append(m.text) if m.type == "error" else None)
-        page.on("pageerror", lambda e: self.errors.append(f"uncaught: {e}"))
-        page.on("dialog", self._dialog)
-        page.on("request", self._request)
-        # CSP violations (an inline script, eval, ...) are also recorded in the page itself
-        page.add_init_script("window.__csp = [];"
-                             "document.addEventListener('securitypolicyviolation',"
-                             " e => window.__csp.push(e.violatedDirective + ' ' + e.blockedURI));")
-
-    def _dialog(self, dialog):
-        self.dialogs.append(dialog.message)
-        dialog.dismiss()
-
-    def _request(self, request):
-        if request.url.endswith("/api/activations/stream"):
-            self.stream_requests += 1
-
-    def csp_violations(self) -> list[str]:
-        return self.page.evaluate("window.__csp")
-
-
-@pytest.fixture
-def watched(browser):
-    context = browser.new_context(viewport={"width": 1280, "height": 800})
-    page = context.new_page()
-    page.set_default_timeout(TIMEOUT_MS)
-    yield Watched(page)
-    context.close()
-
-
-def open_page(w: Watched, base: str, query: str = "") -> Page:
-    w.page.goto(base + "/" + query)
-    wait_coloured(w.page)
-    return w.page
-
-
-def wait_coloured(page: Page, unit: int | None = None) -> None:
-    expect(page.locator("#coloured")).to_have_attribute("data-ready", "1", timeout=TIMEOUT_MS)
-    if unit is not None:
-        expect(page.locator("#coloured")).to_have_attribute("data-unit", str(unit))
-
-
-def type_text(page: Page, text: str) -> None:
-    page.locator("#text").fill(text)
-    expect(page.locator("#coloured .ch")).to_have_count(len(text), timeout=TIMEOUT_MS)
-    wait_coloured(page)
-
-
-def backgrounds(page: Page) -> list[str]:
-    return page.locator("#coloured .ch").evaluate_all("spans => spans.map(s => s.style.backgroundColor)")
+    yield from serve_app(Settings(models_dir=models_dir, max_text_length=MAX_TEXT))
 
 
 def test_page_loads_without_console_errors_or_csp_violations(server_url, watched):

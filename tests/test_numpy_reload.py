@@ -26,7 +26,9 @@ from tests.conftest import TINY_TEXT, make_model, random_text
 README = Path(__file__).resolve().parent.parent / "models" / "README.md"
 GATES = {"lstm": ("i", "f", "g", "o"), "gru": ("r", "z", "n"), "rnn": ()}
 BLOCKS = {"lstm": 4, "gru": 3, "rnn": 1}
-TEXT = random_text(50, seed=3) + "§é\u2603" + random_text(20, seed=4)  # three characters outside the vocabulary
+TEXT = random_text(70, seed=3)  # every character in the vocabulary
+UNKNOWN = "§é\u2603"  # outside the vocabulary
+TEXT_WITH_UNKNOWN = random_text(30, seed=4) + UNKNOWN + random_text(20, seed=5) + UNKNOWN * 3
 LAYERS, HIDDEN, EMBEDDING = 2, 8, 5
 
 CASES = [(arch, inp, dtype) for arch in ("lstm", "gru", "rnn") for inp in ("one-hot", "embedding")
@@ -176,7 +178,9 @@ def test_config_sections_and_vocab_ids_are_as_documented(saved):
     assert config["vocab"]["unknown_index"] == 0
     assert config["model"]["vocab_size"] == len(config["vocab"]["chars"]) + 1
     vocab = Vocabulary.from_text(TINY_TEXT)
-    assert np_encode(config, TEXT) == vocab.encode(TEXT).ids.tolist()  # chars[i] has id i + 1, unknown is 0
+    ids = np_encode(config, TEXT_WITH_UNKNOWN)
+    assert ids == vocab.encode(TEXT_WITH_UNKNOWN).ids.tolist()  # chars[i] has id i + 1
+    assert ids.count(0) == 4 * len(UNKNOWN) and not np_encode(config, TEXT).count(0)
 
 
 @pytest.mark.parametrize("inp", ["one-hot", "embedding"])
@@ -222,13 +226,25 @@ def test_logits_match_capture_at_every_step(saved, arch, inp, dtype):
     assert _max_diff(mine, app) < _tol(dtype)
 
 
-def test_a_text_of_unknown_characters_only_matches_capture(saved):
-    directory = saved("gru", "one-hot", "float32")
-    text = "§é\u2603" * 4
-    mine, logits = np_run(directory, text)
-    app, app_logits = _app_run(directory, text)
-    assert _max_diff(mine["layers.1.h"], app["layers.1.h"]) < 1e-5
+@pytest.mark.parametrize("arch,inp", [(arch, inp) for arch, inp, dtype in CASES if dtype == "float32"])
+def test_unknown_characters_are_no_input_for_h_and_logits(saved, arch, inp):
+    directory = saved(arch, inp, "float32")
+    mine, logits = np_run(directory, TEXT_WITH_UNKNOWN)
+    app, app_logits = _app_run(directory, TEXT_WITH_UNKNOWN)
+    for layer in range(LAYERS):
+        assert _max_diff(mine[f"layers.{layer}.h"], app[f"layers.{layer}.h"]) < 1e-5, layer
     assert _max_diff(logits, app_logits) < 1e-5
+
+
+@pytest.mark.parametrize("arch,inp", [("lstm", "one-hot"), ("gru", "one-hot"), ("lstm", "embedding"), ("gru", "embedding")])
+def test_unknown_characters_are_no_input_for_cell_state_and_gates(saved, arch, inp):
+    directory = saved(arch, inp, "float32")
+    mine, _ = np_run(directory, TEXT_WITH_UNKNOWN)
+    app, _ = _app_run(directory, TEXT_WITH_UNKNOWN)
+    derived = [name for name in mine if not name.endswith(".h")]
+    assert derived
+    for name in derived:
+        assert _max_diff(mine[name], app[name]) < 1e-5, name
 
 
 def _readme_script() -> str:
@@ -239,10 +255,10 @@ def _readme_script() -> str:
 @pytest.mark.parametrize("inp,dtype", [("one-hot", "float32"), ("embedding", "float16")])
 def test_the_readme_script_prints_the_apps_next_character_distribution(saved, monkeypatch, capsys, inp, dtype):
     directory = saved("lstm", inp, dtype)
-    monkeypatch.setattr(sys, "argv", ["run_numpy.py", str(directory), TEXT])
+    monkeypatch.setattr(sys, "argv", ["run_numpy.py", str(directory), TEXT_WITH_UNKNOWN])
     namespace = {"__name__": "__main__"}
     exec(compile(_readme_script(), "models/README.md", "exec"), namespace)
-    _, app_logits = _app_run(directory, TEXT)
+    _, app_logits = _app_run(directory, TEXT_WITH_UNKNOWN)
     expected = torch.softmax(torch.from_numpy(app_logits[-1]).double(), dim=-1).numpy()
     assert _max_diff(namespace["probs"].astype(np.float64), expected) < _tol(dtype)
     printed = capsys.readouterr().out.splitlines()

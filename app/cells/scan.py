@@ -38,15 +38,6 @@ class ScanResult:
     saturation: dict[str, torch.Tensor] = field(default_factory=dict)  # gate name -> (U, 2): left, right fraction
 
 
-def _stream_layout(n: int, n_streams: int, warmup: int) -> tuple[np.ndarray, np.ndarray, int]:
-    """Start of each stream's input and of its own chunk; every stream runs warmup + L steps."""
-    n_streams = max(1, min(n_streams, n // max(1, warmup)))
-    chunk = -(-n // n_streams)
-    own_start = np.arange(n_streams) * chunk
-    input_start = np.maximum(0, own_start - warmup)
-    return input_start, own_start, chunk
-
-
 def _merge_top(current: TopK | None, values: torch.Tensor, positions: torch.Tensor, k: int) -> TopK:
     if current is not None:
         values = torch.cat([current.values, values])
@@ -56,63 +47,87 @@ def _merge_top(current: TopK | None, values: torch.Tensor, positions: torch.Tens
     return TopK(best, torch.gather(positions, 0, idx))
 
 
-def _segment_peaks(values: torch.Tensor, positions: torch.Tensor, valid: torch.Tensor):
-    """Per segment of SEGMENT characters, the max of each unit and where it is: (S, U) each."""
-    seg = positions // SEGMENT  # (M,)
-    segments, local = torch.unique(seg[valid], return_inverse=True)
-    vals, pos = values[valid], positions[valid]  # (M', U), (M',)
-    U = vals.shape[1]
-    seg_max = torch.full((len(segments), U), -torch.inf).scatter_reduce(
-        0, local[:, None].expand(-1, U), vals, "amax")
-    is_max = vals == seg_max[local]
-    candidate = torch.where(is_max, pos[:, None].expand(-1, U), -1)
-    seg_pos = torch.full((len(segments), U), -1, dtype=torch.long).scatter_reduce(
-        0, local[:, None].expand(-1, U), candidate, "amax")
-    return seg_max, seg_pos
+def _segment_peaks(values: torch.Tensor, first_position: torch.Tensor, n_valid: torch.Tensor | None):
+    """Per segment of SEGMENT characters, each unit's max and where it is: (B * S, U) each.
+
+    values (B, w, U) are w consecutive characters of each stream, starting at
+    first_position (B,); n_valid (B,) limits how many of them are real text (None: all).
+    """
+    B, w, U = values.shape
+    if n_valid is not None:
+        beyond = torch.arange(w)[None, :] >= n_valid[:, None]  # (B, w)
+        values = values.masked_fill(beyond[..., None], -torch.inf)
+    seg_max, arg = values.view(B, w // SEGMENT, SEGMENT, U).max(dim=2)  # (B, S, U)
+    seg_start = first_position[:, None, None] + torch.arange(0, w, SEGMENT)[None, :, None]
+    return seg_max.reshape(-1, U), (seg_start + arg).reshape(-1, U)
+
+
+def _finite(top: TopK, negate: bool = False) -> TopK:
+    """Drops rows that are empty segments for every unit (a text with fewer than k segments)."""
+    keep = torch.isfinite(top.values).all(dim=1)
+    return TopK(-top.values[keep] if negate else top.values[keep], top.positions[keep])
 
 
 @torch.no_grad()
 def scan(model: CharRNN, ids: np.ndarray, names: Iterable[str], n_streams: int = 64, warmup: int = 256,
          window: int = 256, k: int = 20, keep_states: bool = False, track_top: bool = True) -> ScanResult:
+    """All requested states over a long text, B chunks at a time.
+
+    Every stream reads `warmup` characters before its chunk (the first stream reads padding
+    and has its state reset to zeros when its chunk begins, so it starts exactly like a
+    single stream). Warm-up windows only advance the state: no gates, no bookkeeping.
+    """
     names = list(names)
     N = len(ids)
-    input_start, own_start, chunk = _stream_layout(N, n_streams, warmup)
-    B = len(input_start)
-    steps = int((own_start - input_start).max()) + chunk
-    grid = torch.from_numpy(input_start)[:, None] + torch.arange(steps)[None, :]  # (B, steps) text positions
-    owned = (grid >= torch.from_numpy(own_start)[:, None]) & (grid < torch.from_numpy(own_start)[:, None] + chunk) & (grid < N)
-    padded = np.append(ids, 0)  # position N stands for "past the end"; its outputs are never used
-    inputs = torch.from_numpy(padded[grid.clamp(max=N).numpy()])  # (B, steps)
+    window = -(-window // SEGMENT) * SEGMENT
+    warmup = -(-warmup // window) * window  # warm-up ends on a window boundary
+    n_streams = max(1, min(n_streams, -(-N // SEGMENT)))
+    chunk = -(-N // n_streams)
+    chunk = -(-chunk // window) * window  # each chunk is whole windows
+    n_streams = -(-N // chunk)
+    own_start = torch.arange(n_streams) * chunk  # (B,)
+    steps = warmup + chunk
+    grid = own_start[:, None] - warmup + torch.arange(steps)[None, :]  # (B, steps) text position read
+    padded = np.append(ids, 0)  # index N: padding (the unknown id: no input) before the text and after it
+    inputs = torch.from_numpy(padded[torch.where((grid >= 0) & (grid < N), grid, N).numpy()])  # (B, steps)
+    n_valid_total = (N - own_start).clamp(max=chunk)  # (B,) real characters in each chunk
 
+    H = model.config.hidden_size
     arch = model.config.arch
-    gate_names = [n for n in names if n.rsplit(".", 1)[-1] in SIGMOID_GATES[arch] and ".gates." in n]
+    gate_names = [n for n in names if ".gates." in n and n.rsplit(".", 1)[-1] in SIGMOID_GATES[arch]]
+    kept = {name: torch.empty(n_streams, chunk, H) for name in names} if keep_states else {}
+    sat = {name: torch.zeros(H, 2, dtype=torch.float64) for name in gate_names}
     result = ScanResult(n_chars=N)
-    kept: dict[str, torch.Tensor] = {}
-    if keep_states:
-        kept = {name: torch.empty(N, model.config.hidden_size) for name in names}
-    sat = {name: torch.zeros(model.config.hidden_size, 2, dtype=torch.float64) for name in gate_names}
     state = None
-    for start in range(0, steps, window):
-        stop = min(steps, start + window)
-        out = capture(model, inputs[:, start:stop], names, state=state, with_final_state=True)
+    for start in range(0, warmup, window):
+        state = capture(model, inputs[:, start : start + window], (), state=state, with_final_state=True).final_state
+    if state is not None:
+        for value in state.values():
+            value[0] = 0.0  # the first chunk starts the text: zero state, as a single stream would
+    for offset in range(0, chunk, window):
+        out = capture(model, inputs[:, warmup + offset : warmup + offset + window], names, state=state,
+                      with_final_state=True)
         state = out.final_state
-        valid = owned[:, start:stop].reshape(-1)  # (B*w,)
-        positions = grid[:, start:stop].reshape(-1)
+        n_valid = (n_valid_total - offset).clamp(0, window)  # (B,)
+        partial = None if bool((n_valid == window).all()) else n_valid
         for name in names:
-            values = out.states[name].reshape(-1, out.states[name].shape[-1])  # (B*w, U)
+            states = out.states[name]  # (B, w, U)
             if keep_states:
-                kept[name][positions[valid]] = values[valid]
+                kept[name][:, offset : offset + window] = states
             if name in sat:
-                v = values[valid]
-                sat[name][:, 0] += (v < LOW).sum(0)
-                sat[name][:, 1] += (v > HIGH).sum(0)
-            if track_top and valid.any():
-                seg_max, seg_pos = _segment_peaks(values, positions, valid)
+                real = states if partial is None else states[torch.arange(window)[None, :] < n_valid[:, None]]
+                real = real.reshape(-1, H)
+                sat[name][:, 0] += (real < LOW).sum(0)
+                sat[name][:, 1] += (real > HIGH).sum(0)
+            if track_top:
+                first = own_start + offset
+                seg_max, seg_pos = _segment_peaks(states, first, partial)
                 result.top[name] = _merge_top(result.top.get(name), seg_max, seg_pos, k)
-                seg_min, seg_min_pos = _segment_peaks(-values, positions, valid)
+                seg_min, seg_min_pos = _segment_peaks(-states, first, partial)
                 result.bottom[name] = _merge_top(result.bottom.get(name), seg_min, seg_min_pos, k)
-    for name, bottom in result.bottom.items():
-        result.bottom[name] = TopK(-bottom.values, bottom.positions)
+    for name in result.top:
+        result.top[name] = _finite(result.top[name])
+        result.bottom[name] = _finite(result.bottom[name], negate=True)
     result.saturation = {name: (counts / N).float() for name, counts in sat.items()}
-    result.states = kept
+    result.states = {name: values.view(-1, H)[:N] for name, values in kept.items()}
     return result

@@ -19,6 +19,7 @@ import torch
 import torch.nn.functional as F
 
 from app.engine.model import GATES, CharRNN, State
+from app.engine.vocab import UNKNOWN_INDEX
 
 
 @dataclass
@@ -58,7 +59,12 @@ def _gate_parts(module, x: torch.Tensor, ids: torch.Tensor, one_hot: bool, h_pre
     """
     rows = torch.cat([units + block * H for block in blocks])
     w_ih = module.weight_ih_l0[rows]  # (k*U, in)
-    x_part = F.embedding(ids, w_ih.t()) if one_hot else x @ w_ih.t()  # a column lookup replaces a one-hot matmul
+    if one_hot:  # a column lookup replaces the one-hot matmul; the unknown symbol's input is all zeros
+        table = w_ih.t().clone()  # (V, k*U)
+        table[UNKNOWN_INDEX] = 0.0
+        x_part = F.embedding(ids, table)
+    else:
+        x_part = x @ w_ih.t()
     x_part += module.bias_ih_l0[rows]
     h_part = torch.addmm(module.bias_hh_l0[rows], h_prev.flatten(0, 1), module.weight_hh_l0[rows].t())
     return x_part, h_part.view(*h_prev.shape[:2], -1)

@@ -67,7 +67,7 @@ def from_file_tensors(model: CharRNN, tensors: dict[str, torch.Tensor], source: 
     model.load_state_dict(state)
 
 
-def _atomic_write_text(path: Path, text: str) -> None:
+def atomic_write_text(path: Path, text: str) -> None:
     tmp = path.with_name(path.name + ".tmp")
     tmp.write_text(text, encoding="utf-8")
     os.replace(tmp, path)
@@ -98,9 +98,9 @@ def save_model_dir(
         "weights_dtype": str(dtype).removeprefix("torch."),
         **(extra or {}),
     }
-    _atomic_write_text(directory / CONFIG_FILE, json.dumps(config, indent=2, ensure_ascii=False) + "\n")
+    atomic_write_text(directory / CONFIG_FILE, json.dumps(config, indent=2, ensure_ascii=False) + "\n")
     if card is not None:
-        _atomic_write_text(directory / CARD_FILE, card)
+        atomic_write_text(directory / CARD_FILE, card)
 
 
 def read_config(directory: Path) -> dict:

@@ -44,7 +44,7 @@ def read_corpus(paths: list[Path]) -> list[CorpusFile]:
 
 
 def corpus_sha256(files: list[CorpusFile]) -> str:
-    """sha256 of the files' bytes concatenated in the order read."""
+    """sha256 of the files' contents (UTF-8) concatenated in the order read."""
     digest = hashlib.sha256()
     for f in files:
         digest.update(f.text.encode("utf-8"))

@@ -32,7 +32,7 @@ class ModelConfig:
     n_layers: int = 2
     hidden_size: int = 512
     embedding_size: int | None = None  # None: one-hot input (as in Karpathy et al. 2015)
-    dropout: float = 0.0  # between layers, training only
+    dropout: float = 0.0  # between layers and before the output layer, training only
 
     def __post_init__(self) -> None:
         if self.arch not in ARCHS:

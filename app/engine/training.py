@@ -21,7 +21,7 @@ from safetensors.torch import load_file
 from tqdm import tqdm
 
 from app.engine.card import render_card
-from app.engine.checkpoint import load_model_dir, save_model_dir, save_tensors, to_file_tensors, from_file_tensors
+from app.engine.checkpoint import atomic_write_text, load_model_dir, save_model_dir, save_tensors, to_file_tensors, from_file_tensors
 from app.engine.data import batches_per_epoch, corpus_sha256, read_corpus, split_corpus, stream_batches
 from app.engine.model import CharRNN, ModelConfig, State, detach_state
 from app.engine.vocab import Vocabulary
@@ -63,6 +63,10 @@ class TrainConfig:
     seed: int = 1337
     threads: int | None = None
     weights_dtype: str = "float16"  # dtype of the shipped weights
+
+    def __post_init__(self) -> None:
+        if self.weights_dtype not in ("float16", "float32"):
+            raise ValueError(f"weights_dtype must be float16 or float32 (readable by numpy), got {self.weights_dtype!r}")
 
     def model_config(self, vocab_size: int) -> ModelConfig:
         return ModelConfig(vocab_size=vocab_size, arch=self.arch, n_layers=self.n_layers,
@@ -277,6 +281,6 @@ class Trainer:
         training.update(steps_at_best=training["steps"], steps=self.step, training_time_s=round(self.elapsed, 1),
                         history=self.history)
         config["results"] = results
-        (self.out_dir / "config.json").write_text(json.dumps(config, indent=2, ensure_ascii=False) + "\n")
-        (self.out_dir / "README.md").write_text(render_card(config, command=training.get("command")), encoding="utf-8")
+        atomic_write_text(self.out_dir / "config.json", json.dumps(config, indent=2, ensure_ascii=False) + "\n")
+        atomic_write_text(self.out_dir / "README.md", render_card(config, command=training.get("command")))
         return results
