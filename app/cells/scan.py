@@ -54,10 +54,12 @@ def _segment_peaks(values: torch.Tensor, first_position: torch.Tensor, n_valid: 
     first_position (B,); n_valid (B,) limits how many of them are real text (None: all).
     """
     B, w, U = values.shape
-    if n_valid is not None:
-        beyond = torch.arange(w)[None, :] >= n_valid[:, None]  # (B, w)
-        values = values.masked_fill(beyond[..., None], -torch.inf)
     seg_max, arg = values.view(B, w // SEGMENT, SEGMENT, U).max(dim=2)  # (B, S, U)
+    if n_valid is not None:  # redo the few streams that run past the end of the text, masked
+        short = torch.nonzero(n_valid < w).flatten()
+        beyond = torch.arange(w)[None, :] >= n_valid[short, None]  # (b, w)
+        masked = values[short].masked_fill(beyond[..., None], -torch.inf)
+        seg_max[short], arg[short] = masked.view(len(short), w // SEGMENT, SEGMENT, U).max(dim=2)
     seg_start = first_position[:, None, None] + torch.arange(0, w, SEGMENT)[None, :, None]
     return seg_max.reshape(-1, U), (seg_start + arg).reshape(-1, U)
 
@@ -117,8 +119,8 @@ def scan(model: CharRNN, ids: np.ndarray, names: Iterable[str], n_streams: int =
             if name in sat:
                 real = states if partial is None else states[torch.arange(window)[None, :] < n_valid[:, None]]
                 real = real.reshape(-1, H)
-                sat[name][:, 0] += (real < LOW).sum(0)
-                sat[name][:, 1] += (real > HIGH).sum(0)
+                sat[name][:, 0] += torch.count_nonzero(real < LOW, dim=0)
+                sat[name][:, 1] += torch.count_nonzero(real > HIGH, dim=0)
             if track_top:
                 first = own_start + offset
                 seg_max, seg_pos = _segment_peaks(states, first, partial)

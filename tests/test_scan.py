@@ -1,0 +1,58 @@
+import numpy as np
+import pytest
+import torch
+
+from app.cells.scan import SEGMENT, scan
+from app.engine.capture import capture
+from tests.conftest import make_model, random_text
+
+
+def _setup(arch="lstm", n=3000):
+    from app.engine.vocab import Vocabulary
+
+    text = random_text(n, seed=11)
+    vocab = Vocabulary.from_text(text)
+    model = make_model(arch, vocab.size, hidden=16)
+    return model, vocab.encode(text).ids
+
+
+@pytest.mark.parametrize("arch", ["lstm", "gru", "rnn"])
+def test_batched_scan_matches_single_stream_capture(arch):
+    model, ids = _setup(arch)
+    names = model.config.state_names()
+    batched = scan(model, ids, names, n_streams=8, warmup=256, window=128, keep_states=True)
+    single = capture(model, torch.from_numpy(ids), names).states
+    assert all((batched.states[n] - single[n][0]).abs().max() < 1e-4 for n in names)
+
+
+def test_top_examples_are_the_peaks_of_distinct_segments():
+    model, ids = _setup()
+    result = scan(model, ids, ["layers.1.h"], n_streams=8, k=10)
+    values = capture(model, torch.from_numpy(ids), ["layers.1.h"]).states["layers.1.h"][0]  # (N, U)
+    top = result.top["layers.1.h"]
+    assert torch.allclose(top.values[0], values.max(0).values, atol=1e-5)
+    assert torch.allclose(values[top.positions, torch.arange(16)], top.values, atol=1e-5)
+    for unit in range(16):
+        assert len(set((top.positions[:, unit] // SEGMENT).tolist())) == 10
+
+
+def test_bottom_examples_are_the_lowest_values():
+    model, ids = _setup()
+    result = scan(model, ids, ["layers.0.c"], n_streams=4, k=5)
+    values = capture(model, torch.from_numpy(ids), ["layers.0.c"]).states["layers.0.c"][0]
+    assert torch.allclose(result.bottom["layers.0.c"].values[0], values.min(0).values, atol=1e-5)
+
+
+def test_saturation_counts_fractions_of_sigmoid_gates_only():
+    model, ids = _setup()
+    result = scan(model, ids, ["layers.0.gates.f", "layers.0.gates.g"], n_streams=4)
+    gates = capture(model, torch.from_numpy(ids), ["layers.0.gates.f"]).states["layers.0.gates.f"][0]
+    assert set(result.saturation) == {"layers.0.gates.f"}
+    expected = torch.stack([(gates < 0.1).float().mean(0), (gates > 0.9).float().mean(0)], dim=1)
+    assert torch.allclose(result.saturation["layers.0.gates.f"], expected, atol=1e-6)
+
+
+def test_text_shorter_than_k_segments_gives_fewer_examples():
+    model, ids = _setup(n=100)
+    result = scan(model, ids, ["layers.1.h"], k=20)
+    assert result.top["layers.1.h"].values.shape[0] == 2 and int(result.top["layers.1.h"].positions.max()) < 100
