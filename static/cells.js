@@ -182,9 +182,8 @@ function hrefFor(model, layer, state, unit) {
 }
 
 function signMark(sign) {
-  const mark = el("span", sign > 0 ? "cell-sign pos" : "cell-sign neg", sign > 0 ? "▲" : "▼");
-  mark.setAttribute("aria-label", sign > 0 ? "positive" : "negative");
-  return mark;
+  // the spaces keep the row's text readable when copied; grid items trim them on screen
+  return el("span", sign > 0 ? "cell-sign pos" : "cell-sign neg", sign > 0 ? " ▲" : " ▼");
 }
 
 function signWords(cell) {
@@ -200,8 +199,10 @@ function cellRow(model, cell) {
   a.dataset.layer = String(cell.layer);
   a.dataset.state = cell.state;
   a.dataset.unit = String(cell.unit);
-  a.append(el("span", "cell-id", `L${cell.layer} ${cell.state} ${cell.unit}`), el("span", "cell-dot", "·"),
+  a.append(el("span", "cell-id", `L${cell.layer} ${cell.state} ${cell.unit}`), el("span", "cell-dot", " · "),
     el("span", "cell-score", `${metricLabel(cell.metric)} ${cell.score.toFixed(2)}`), signMark(cell.sign));
+  a.setAttribute("aria-label", `layer ${cell.layer}, ${cell.state}, unit ${cell.unit}: `
+    + `${metricLabel(cell.metric)} ${cell.score.toFixed(2)}, ${cell.sign > 0 ? "positive" : "negative"}`);
   let title = `layer ${cell.layer} · ${cell.state} · unit ${cell.unit}\n${metricLabel(cell.metric)} ${cell.score.toFixed(4)}: ${signWords(cell)}`;
   if (typeof cell.spearman === "number") title += `\nSpearman ${cell.spearman.toFixed(4)}`;
   a.title = title;
@@ -337,8 +338,8 @@ async function showStored(model, token) {
   ui.myTextHint.textContent = noAnalysis ? "required: this model has no stored sample" : "otherwise the model's sample";
   if (entry.status === "none") {
     ui.cellsHint.textContent = "";
-    ui.cellsNote.textContent = `No stored cell analysis for this model. ${entry.detail}. `
-      + "You can still rank its units on your own text below.";
+    ui.cellsNote.replaceChildren(el("strong", "", "No stored cell analysis. "), `${entry.detail}.`,
+      el("br"), "You can still rank this model's units on your own text below.");
   } else if (entry.status === "error") {
     ui.cellsHint.textContent = "";
     ui.cellsNote.textContent = `could not load the stored ranking: ${entry.detail}`;
@@ -712,7 +713,7 @@ function drawSaturation() {
     traces.push({
       type: "scatter", mode: "markers", x: g.right, y: g.left, customdata: units, cliponaxis: false,
       name: `L${g.layer} ${GATE_NAMES[g.gate] || g.gate}`,
-      marker: { size: 6, color: LAYER_COLOURS[g.layer % LAYER_COLOURS.length], symbol: GATE_SYMBOLS[g.gate] || "circle",
+      marker: { size: g.right.length > 128 ? 5 : 7, color: LAYER_COLOURS[g.layer % LAYER_COLOURS.length], symbol: GATE_SYMBOLS[g.gate] || "circle",
         opacity: 0.7, line: { width: 0 } },
       hovertemplate: `layer ${g.layer} · ${g.gate} · unit %{customdata}<br>open (> ${RIGHT_SAT}) %{x:.2f} · `
         + `closed (< ${LEFT_SAT}) %{y:.2f}<extra></extra>`,

@@ -23,7 +23,7 @@ from tests.browser_fixtures import (ARTIFACTS, TIMEOUT_MS, WHITE, backgrounds, b
                                     open_page, serve_app, wait_coloured, watched)
 
 ANALYSED, PLAIN = "cells-lstm", "plain-gru"
-ROW = re.compile(r"^L\d (h|c|gates\.[a-z]) \d+·(AUROC|\|r\|) \d\.\d\d[▲▼]$")
+ROW = re.compile(r"^L\d (h|c|gates\.[a-z]) \d+ · (AUROC|\|r\|) \d\.\d\d [▲▼]$")  # "L1 c 211 · AUROC 0.99 ▲"
 ALPHABET = ("abcdefghijklmnopqrstuvwxyz ABCDEFGHIJKLMNOPQRSTUVWXYZ 0123456789 .,;:!?'\"()-/*{}[]=+<>_&|#%\n\t")
 WORDS = ("the of a in that house letter sister morning walk dear father mother garden evening day visit "
          "kind very much little great never always surely indeed perhaps room window").split()
@@ -133,7 +133,7 @@ def test_cells_panel_lists_hypotheses_and_units(server_url, watched):
     expect(first.locator("a.cell-row:visible")).to_have_count(3)
     best = ranking[0]
     row = first.locator("a.cell-row").first
-    assert ROW.match(row.inner_text().replace("\n", "").replace(" ·", "·").replace("· ", "·").strip()), row.inner_text()
+    expect(row).to_have_text(ROW)
     expect(row.locator(".cell-id")).to_have_text(f"L{best['layer']} {best['state']} {best['unit']}")
     expect(row.locator(".cell-sign")).to_have_text("▲" if best["sign"] > 0 else "▼")
     first.locator(".cells-more").click()
@@ -337,6 +337,7 @@ def test_a_model_without_analysis_says_so(server_url, watched):
     page.locator("#cells-regex-go").click()
     expect(page.locator("#cells-rank-results")).to_have_attribute("data-state", "ready")
     expect(page.locator("#cells-rank-results a.cell-row").first).to_have_attribute("data-model", PLAIN)
+    page.screenshot(path=str(ARTIFACTS / "cells-no-analysis.png"))
     # back to a model with an analysis: everything returns
     page.locator("#model").select_option(ANALYSED)
     expect(panel).to_have_attribute("data-state", "ready")
