@@ -25,6 +25,7 @@ class ModelSummary(BaseModel):
     corpus: str = Field(description="Name of the training corpus", examples=["austen"])
     test_bpc: float | None = Field(description="Bits per character on the held-out test split")
     ngram_test_bpc: float | None = Field(description="Kneser-Ney n-gram baseline's bits per character, same split")
+    has_cells: bool = Field(description="Whether a stored cell analysis (GET /api/models/{name}/cells) exists")
 
 
 class ModelDetail(ModelSummary):

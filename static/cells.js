@@ -31,7 +31,8 @@ const GATED = new Set(["lstm", "gru"]);
 const LAYER_COLOURS = ["#0f9d76", "#4f46e5", "#d97706", "#db2777", "#0284c7", "#7c3aed"];
 const GATE_SYMBOLS = { "gates.i": "circle", "gates.f": "square", "gates.o": "diamond",
   "gates.r": "triangle-up", "gates.z": "x" };
-const GATE_NAMES = { "gates.i": "input", "gates.f": "forget", "gates.o": "output", "gates.r": "reset", "gates.z": "update" };
+const GATE_NAMES = { "gates.i": "input", "gates.f": "forget", "gates.o": "output", "gates.r": "reset",
+  "gates.z": "update" };
 const PLOT_FONT = { family: "system-ui, -apple-system, Segoe UI, Roboto, sans-serif", size: 11, color: "#374151" };
 const PLOT_CONFIG = { displaylogo: false, responsive: true,
   modeBarButtonsToRemove: ["select2d", "lasso2d", "autoScale2d", "toImage"] };
@@ -161,7 +162,8 @@ function buildUnitPanel(panel) {
 
 function buildSaturationPanel(panel) {
   const head = el("div", "panel-head");
-  head.append(el("span", "panel-title", "Gate saturation"), el("span", "hint", "click a point to select that gate unit"));
+  head.append(el("span", "panel-title", "Gate saturation"),
+    el("span", "hint", "click a point to select that gate unit"));
   ui.satChart = el("div", "chart sat-chart");
   ui.satChart.id = "saturation-chart";
   ui.satNote = el("p", "sat-note");
@@ -187,7 +189,9 @@ function signMark(sign) {
 }
 
 function signWords(cell) {
-  if (cell.metric === "auroc") return cell.sign > 0 ? "the unit is high where the hypothesis holds" : "the unit is low where the hypothesis holds";
+  if (cell.metric === "auroc") {
+    return `the unit is ${cell.sign > 0 ? "high" : "low"} where the hypothesis holds`;
+  }
   return cell.sign > 0 ? "the unit rises with the hypothesis" : "the unit falls as the hypothesis rises";
 }
 
@@ -203,7 +207,8 @@ function cellRow(model, cell) {
     el("span", "cell-score", `${metricLabel(cell.metric)} ${cell.score.toFixed(2)}`), signMark(cell.sign));
   a.setAttribute("aria-label", `layer ${cell.layer}, ${cell.state}, unit ${cell.unit}: `
     + `${metricLabel(cell.metric)} ${cell.score.toFixed(2)}, ${cell.sign > 0 ? "positive" : "negative"}`);
-  let title = `layer ${cell.layer} · ${cell.state} · unit ${cell.unit}\n${metricLabel(cell.metric)} ${cell.score.toFixed(4)}: ${signWords(cell)}`;
+  let title = `layer ${cell.layer} · ${cell.state} · unit ${cell.unit}\n`
+    + `${metricLabel(cell.metric)} ${cell.score.toFixed(4)}: ${signWords(cell)}`;
   if (typeof cell.spearman === "number") title += `\nSpearman ${cell.spearman.toFixed(4)}`;
   a.title = title;
   if (isCurrent(a)) markCurrent(a, true);
@@ -288,17 +293,39 @@ function loadHypotheses() {
   return hypotheses;
 }
 
-function loadStored(model) {
-  if (!stored.has(model)) {
-    const promise = getJson(`/api/models/${enc(model)}/cells?limit=${LIST_LIMIT}`)
+let modelList = null;
+
+function loadModelList() {
+  if (!modelList) {
+    modelList = getJson("/api/models").catch(() => {
+      modelList = null;
+      return [];
+    });
+  }
+  return modelList;
+}
+
+async function fetchStored(model) {
+  // /api/models says which models have an analysis, so the page never asks for a missing one
+  const summary = (await loadModelList()).find((m) => m.name === model);
+  if (summary && !summary.has_cells) {
+    return {
+      status: "none",
+      detail: `model '${model}' has no stored cell analysis; build it with ` +
+        `\`python -m app.cells.build models/${model}\``,
+    };
+  }
+  return getJson(`/api/models/${enc(model)}/cells?limit=${LIST_LIMIT}`)
       .then((cells) => ({ status: "ok", cells }))
       .catch((error) => {
         if (error.status === 404) return { status: "none", detail: error.message };
         stored.delete(model); // a transient failure: try again next time
         return { status: "error", detail: error.message };
       });
-    stored.set(model, promise);
-  }
+}
+
+function loadStored(model) {
+  if (!stored.has(model)) stored.set(model, fetchStored(model));
   return stored.get(model);
 }
 
@@ -384,8 +411,14 @@ function setBusy(on) {
   ui.cellsPanel.toggleAttribute("data-busy", on);
 }
 
-function cancelRank() {
-  if (rankController) rankController.abort();
+/** Aborts the ranking in flight; `quietly` also forgets it, so it reports nothing (the model changed). */
+function cancelRank({ quietly = false } = {}) {
+  if (!rankController) return;
+  rankController.abort();
+  if (quietly) {
+    rankController = null;
+    setBusy(false);
+  }
 }
 
 function myText() {
@@ -411,7 +444,8 @@ async function rank(body, label) {
     const seconds = ((performance.now() - t0) / 1000).toFixed(1);
     const group = cellGroup(model, label, body.regex !== undefined ? "characters inside a match count as 1" : "", cells,
       body.hypothesis || "regex");
-    const where = el("p", "hint", `${body.text !== undefined ? "on your text" : "on the model's sample"} · ${seconds} s`);
+    const on = body.text !== undefined ? "on your text" : "on the model's sample";
+    const where = el("p", "hint", `${on} · ${seconds} s`);
     ui.rankResults.replaceChildren(group, where);
     ui.rankResults.dataset.state = "ready";
   } catch (error) {
@@ -507,11 +541,33 @@ async function loadUnitReport(want) {
     if (unitReports.size > UNIT_CACHE_SIZE) unitReports.delete(unitReports.keys().next().value);
     if (unitKey(sel) !== key) return;
   }
-  ui.unitError.hidden = true;
   report = data;
   renderUnitReport(data);
+  showingReport();
+}
+
+/** The report shown is the selected unit's: the panel is ready. */
+function showingReport() {
+  ui.unitError.hidden = true;
   ui.unitBody.classList.remove("stale");
+  ui.unitPanel.dataset.key = unitKey(report);
   ui.unitPanel.dataset.ready = "1";
+  ui.unitTitle.textContent = `Unit report — layer ${report.layer} · ${report.state} · unit ${report.unit}`;
+}
+
+/** After a selection change in the same model: the report is pending until the debounced fetch. */
+function followUnit() {
+  if (report && unitKey(report) === unitKey(sel) && !ui.unitPanel.hidden) {
+    clearTimeout(unitTimer); // back to the unit shown before the debounce ran out
+    if (unitController) unitController.abort();
+    showingReport();
+    return;
+  }
+  if (!ui.unitPanel.hidden) {
+    ui.unitPanel.dataset.ready = "0";
+    ui.unitBody.classList.add("stale");
+  }
+  scheduleUnitReport();
 }
 
 function renderUnitReport(rep) {
@@ -597,14 +653,16 @@ function exampleBlock(rep, title, kind, examples, norm) {
   block.dataset.kind = kind;
   const head = el("div", "cells-sub", title);
   const shown = Math.min(EXAMPLES_SHOWN, examples.length);
-  head.append(el("span", "hint", ` ${shown < examples.length ? `${shown} of ${examples.length}` : examples.length} · peak outlined`));
+  const count = shown < examples.length ? `${shown} of ${examples.length}` : String(examples.length);
+  head.append(el("span", "hint", ` ${count} · peak outlined`));
   block.append(head);
   const list = el("ol", "ur-ex-list");
   examples.forEach((ex, k) => {
     const li = el("li", "ur-ex");
     if (k >= EXAMPLES_SHOWN) li.hidden = true;
     const value = el("span", "ur-val", fmtSigned(ex.value));
-    value.title = `activation at the outlined character${rep.state === "c" ? ` (tanh ${fmtSigned(Math.tanh(ex.value))})` : ""}`;
+    const tanh = rep.state === "c" ? ` (tanh ${fmtSigned(Math.tanh(ex.value))})` : "";
+    value.title = `activation at the outlined character${tanh}`;
     li.title = `position ${ex.position.toLocaleString("en-US")} of the sample`;
     li.append(value, contextLine(rep.state, ex, norm));
     list.append(li);
@@ -685,16 +743,17 @@ async function showSaturation(model, token) {
   if (!data.gates.length) { hideSaturation(); return; }
   ui.satPanel.hidden = false; // before drawing, so plotly measures the real width
   satData = data;
-  ui.satNote.textContent = `Each point is one gate unit: the fraction of the sample's ${data.sample_chars.toLocaleString("en-US")} `
-    + `characters where it is open (> ${RIGHT_SAT}, x) or closed (< ${LEFT_SAT}, y). `
+  ui.satNote.textContent = "Each point is one gate unit: the fraction of the sample's "
+    + `${data.sample_chars.toLocaleString("en-US")} characters where it is open (> ${RIGHT_SAT}, x) `
+    + `or closed (< ${LEFT_SAT}, y). `
     + "Fractions add to at most 1 (the diagonal).";
   drawSaturation();
   ui.satPanel.dataset.ready = "1";
 }
 
 function selectionRing() {
-  const ring = { type: "scatter", mode: "markers", x: [], y: [], hoverinfo: "skip", showlegend: false, cliponaxis: false,
-    marker: { symbol: "circle-open", size: 16, color: "#111827", line: { width: 2 } } };
+  const ring = { type: "scatter", mode: "markers", x: [], y: [], hoverinfo: "skip", showlegend: false,
+    cliponaxis: false, marker: { symbol: "circle-open", size: 16, color: "#111827", line: { width: 2 } } };
   if (!satData || sel.model !== satData.model) return ring;
   const g = satData.gates.find((gate) => gate.layer === sel.layer && gate.gate === sel.state);
   if (g && sel.unit < g.right.length) {
@@ -713,8 +772,8 @@ function drawSaturation() {
     traces.push({
       type: "scatter", mode: "markers", x: g.right, y: g.left, customdata: units, cliponaxis: false,
       name: `L${g.layer} ${GATE_NAMES[g.gate] || g.gate}`,
-      marker: { size: g.right.length > 128 ? 5 : 7, color: LAYER_COLOURS[g.layer % LAYER_COLOURS.length], symbol: GATE_SYMBOLS[g.gate] || "circle",
-        opacity: 0.7, line: { width: 0 } },
+      marker: { size: g.right.length > 128 ? 5 : 7, color: LAYER_COLOURS[g.layer % LAYER_COLOURS.length],
+        symbol: GATE_SYMBOLS[g.gate] || "circle", opacity: 0.7, line: { width: 0 } },
       hovertemplate: `layer ${g.layer} · ${g.gate} · unit %{customdata}<br>open (> ${RIGHT_SAT}) %{x:.2f} · `
         + `closed (< ${LEFT_SAT}) %{y:.2f}<extra></extra>`,
     });
@@ -763,7 +822,7 @@ function onSelection(next) {
   sel = { ...next };
   if (modelChanged) {
     const token = ++modelToken;
-    cancelRank();
+    cancelRank({ quietly: true });
     ui.rankResults.replaceChildren();
     ui.rankResults.dataset.state = "empty";
     showRankError("");
@@ -776,7 +835,7 @@ function onSelection(next) {
   }
   refreshCurrentRows();
   updateSaturationSelection();
-  if (!report || unitKey(report) !== unitKey(sel)) scheduleUnitReport();
+  followUnit();
 }
 
 function bindEvents() {
@@ -785,7 +844,7 @@ function bindEvents() {
     rankRegex();
   });
   ui.hypGo.addEventListener("click", rankHypothesis);
-  ui.cancel.addEventListener("click", cancelRank);
+  ui.cancel.addEventListener("click", () => cancelRank());
   bindRowLinks(ui.cellsPanel);
   const contrast = $("auto-contrast");
   if (contrast) contrast.addEventListener("change", () => { if (report) renderUnitReport(report); });

@@ -6,6 +6,7 @@ Importing this module skips the importing test module when Debian's Chromium is 
 """
 from __future__ import annotations
 
+import re
 import socket
 import threading
 import time
@@ -87,7 +88,7 @@ class Watched:
         self.errors: list[str] = []
         self.dialogs: list[str] = []
         self.stream_requests = 0
-        page.on("console", lambda m: self.errors.append(m.text) if m.type == "error" else None)
+        page.on("console", self._console)
         page.on("pageerror", lambda e: self.errors.append(f"uncaught: {e}"))
         page.on("dialog", self._dialog)
         page.on("request", self._request)
@@ -95,6 +96,16 @@ class Watched:
         page.add_init_script("window.__csp = [];"
                              "document.addEventListener('securitypolicyviolation',"
                              " e => window.__csp.push(e.violatedDirective + ' ' + e.blockedURI));")
+
+    def _console(self, message):
+        if message.type != "error":
+            return
+        url = (message.location or {}).get("url", "")
+        status = re.match(r"Failed to load resource: the server responded with a status of (\d+)", message.text)
+        if status:  # Chromium logs every 4xx/5xx fetch; keep the URL so the test can tell which
+            self.errors.append(f"{message.text} ({url})")
+        else:
+            self.errors.append(message.text)
 
     def _dialog(self, dialog):
         self.dialogs.append(dialog.message)

@@ -14,8 +14,9 @@ from playwright.sync_api import expect
 from app.engine.checkpoint import save_model_dir
 from app.engine.vocab import Vocabulary
 from app.settings import Settings
-from tests.browser_fixtures import (ARTIFACTS, TIMEOUT_MS, WHITE, backgrounds, browser, make_browser_model,  # noqa: F401
-                                    open_page, serve_app, type_text, wait_coloured, watched)
+from tests.browser_fixtures import browser, watched  # noqa: F401  (fixtures)
+from tests.browser_fixtures import (ARTIFACTS, TIMEOUT_MS, WHITE, backgrounds, make_browser_model, open_page, serve_app,
+                                    type_text, wait_coloured)
 
 # The vocabulary deliberately lacks "<", ">" and "=", so markup in the text is also "not in vocabulary".
 CORPUS = ('It is a truth universally acknowledged, that a single man in possession\n'
