@@ -12,6 +12,7 @@ def test_list_models_describes_each_model(client):
     assert (lstm["arch"], lstm["layers"], lstm["hidden_size"]) == ("lstm", 2, 8)
     assert lstm["states"] == ["h", "c", "gates.i", "gates.f", "gates.g", "gates.o"]
     assert (lstm["test_bpc"], lstm["ngram_test_bpc"], lstm["corpus"]) == (3.5, 3.9, "tiny")
+    assert lstm["has_cells"] and not models["tiny-rnn"]["has_cells"]
 
 
 def test_gru_states_are_h_and_its_gates(client):
