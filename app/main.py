@@ -9,7 +9,7 @@ from fastapi import FastAPI
 from fastapi.concurrency import run_in_threadpool
 from fastapi.staticfiles import StaticFiles
 
-from app.api import activations, cells, health, models, pages, sample
+from app.api import activations, cells, docs, health, models, pages, sample
 from app.errors import install_error_handlers
 from app.registry import ModelRegistry
 from app.security import SecurityHeadersMiddleware
@@ -32,13 +32,17 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.registry = await run_in_threadpool(ModelRegistry.load, settings.models_dir)
         yield
 
-    app = FastAPI(title="Cell Explorer", version="0.1.0", description=DESCRIPTION, lifespan=lifespan)
+    # /docs is served by app.api.docs from local assets; ReDoc would need a CDN, so it is off
+    app = FastAPI(title="Cell Explorer", version="0.1.0", description=DESCRIPTION, lifespan=lifespan,
+                  docs_url=None, redoc_url=None)
     app.state.settings = settings
     app.state.registry = ModelRegistry()  # replaced in the lifespan
     app.add_middleware(SecurityHeadersMiddleware)
     install_error_handlers(app)
-    for router in (pages.router, models.router, cells.router, activations.router, sample.router, health.router):
+    for router in (pages.router, docs.router, models.router, cells.router, activations.router, sample.router,
+                   health.router):
         app.include_router(router)
+    app.mount(docs.ASSETS, docs.assets(), name="docs-assets")
     app.mount("/static", StaticFiles(directory=PROJECT_ROOT / "static"), name="static")
     return app
 

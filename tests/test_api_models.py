@@ -62,3 +62,10 @@ def test_plotly_is_served_locally(client):
 def test_page_has_strict_content_security_policy(client):
     policy = client.get("/").headers["content-security-policy"]
     assert "script-src 'self';" in policy and "unsafe-eval" not in policy
+
+
+def test_api_docs_page_uses_local_assets_only(client):
+    page = client.get("/docs").text
+    assert "/docs/assets/swagger-ui-bundle.js" in page and "cdn" not in page.lower() and "https://" not in page
+    assert client.get("/docs/assets/swagger-ui-bundle.js").status_code == 200
+    assert client.get("/docs/assets/swagger-ui.css").status_code == 200

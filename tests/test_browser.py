@@ -215,3 +215,13 @@ def test_phone_sized_viewport_has_no_horizontal_overflow(server_url, browser):
         page.screenshot(path=str(ARTIFACTS / "explorer-phone-tap.png"))
     finally:
         context.close()
+
+
+def test_api_docs_render_offline_from_local_assets(server_url, watched):
+    requested = []
+    watched.page.on("request", lambda request: requested.append(request.url))
+    watched.page.goto(f"{server_url}/docs")
+    expect(watched.page.locator(".opblock-summary-path").first).to_be_visible(timeout=TIMEOUT_MS)
+    expect(watched.page.get_by_text("/api/activations/stream").first).to_be_visible()
+    assert all(url.startswith(server_url) for url in requested), [u for u in requested if not u.startswith(server_url)]
+    assert watched.errors == []
