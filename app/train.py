@@ -34,7 +34,8 @@ def build_parser() -> argparse.ArgumentParser:
         else:
             parser.add_argument(flag, dest=f.name, type=type(default), default=default, help=f"default {default!r}")
     parser.add_argument("--finalize", action="store_true", help="only score the best model and the n-gram baseline")
-    parser.add_argument("--ngram-max-order", type=int, default=9)
+    parser.add_argument("--ngram-max-order", type=int, default=20,
+                        help="highest n-gram order the baseline may try (it stops earlier once longer contexts stop helping)")
     return parser
 
 

@@ -83,3 +83,23 @@ def test_ngram_picks_a_useful_order_on_predictable_text(vocab):
     v = Vocabulary.from_text(text)
     result = fit_best_ngram(Splits(train=text, val=text[:700], test=text[:700]), v, max_order=6)
     assert result["order"] >= 2 and result["test_bpc"] < 0.2
+
+
+def test_kneser_ney_handles_high_orders_with_a_large_vocabulary():
+    rng = np.random.default_rng(1)
+    train = np.tile(rng.integers(0, 300, 50), 40)  # a repeated 50-symbol phrase: long contexts pay off
+    model = KneserNey(train, 300, max_order=14)
+    assert model.bits_per_char(train[:500], 14) < model.bits_per_char(train[:500], 2) < 1.0
+    total = sum(model.probabilities(np.append(train[:30], w), 14)[-1] for w in range(300))
+    assert math.isclose(total, 1.0, rel_tol=1e-9)
+
+
+def test_ngram_search_tries_at_least_eight_orders_and_stops_when_longer_contexts_stop_helping():
+    from app.engine.vocab import Vocabulary
+
+    rng = np.random.default_rng(2)
+    text, held_out = ("".join(rng.choice(list("ab"), n)) for n in (3000, 500))  # i.i.d.: long contexts only overfit
+    v = Vocabulary.from_text(text)
+    result = fit_best_ngram(Splits(train=text, val=held_out, test=held_out), v, max_order=20)
+    assert result["orders_tried"][:8] == list(range(1, 9))
+    assert len(result["orders_tried"]) == max(8, result["order"] + 2)

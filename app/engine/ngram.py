@@ -1,12 +1,16 @@
 """Character n-gram baseline: interpolated modified Kneser-Ney (Chen & Goodman 1998).
 
-Fitted on the training split with numpy (n-grams as integer codes in sorted arrays),
-the order chosen on the validation split, scored on the test split, so a model's bits
-per character can be put beside a classic baseline measured the same way.
+Fitted on the training split with numpy, the order chosen on the validation split,
+scored on the test split, so a model's bits per character can be put beside a classic
+baseline measured the same way.
+
+An n-gram is stored as the integer key `id(prefix) * V + last character`, where id(prefix)
+is the prefix's index among the distinct (n-1)-grams of the training text. Keys stay far
+below 2**63 at any order (there are at most as many distinct prefixes as characters), so
+the order is limited by the data, not by integer width.
 """
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -14,23 +18,17 @@ import numpy as np
 from app.engine.data import Splits
 from app.engine.vocab import Vocabulary
 
+MIN_ORDERS_TRIED = 8  # the search always covers 1..8, then stops once longer contexts stop helping
+
 
 @dataclass
 class _OrderTable:
-    codes: np.ndarray  # sorted n-gram codes of this order
-    counts: np.ndarray  # raw count (top order) or continuation count (lower orders)
-    context_codes: np.ndarray  # sorted (n-1)-gram context codes
-    context_total: np.ndarray  # sum of counts over the context's followers
-    context_gamma: np.ndarray  # D1*N1 + D2*N2 + D3*N3+ for the context
+    keys: np.ndarray  # sorted n-gram keys: id(prefix) * V + last
+    counts: np.ndarray  # raw count (top order) or continuation count (lower orders), aligned with keys
+    context_ids: np.ndarray  # sorted distinct prefix ids that have followers here
+    context_total: np.ndarray  # sum of counts over each context's followers
+    context_gamma: np.ndarray  # D1*N1 + D2*N2 + D3*N3+ of each context
     discounts: np.ndarray  # (4,) discount for counts 0, 1, 2, 3+
-
-
-def _ngram_codes(ids: np.ndarray, order: int, base: int) -> np.ndarray:
-    """Code of the n-gram ending at each position t >= order - 1."""
-    codes = ids[order - 1 :].astype(np.int64).copy()
-    for back in range(1, order):
-        codes += ids[order - 1 - back : len(ids) - back].astype(np.int64) * base**back
-    return codes
 
 
 def _discounts(counts: np.ndarray) -> np.ndarray:
@@ -41,73 +39,106 @@ def _discounts(counts: np.ndarray) -> np.ndarray:
     return np.array([0.0, 1 - 2 * y * n[1] / n[0], 2 - 3 * y * n[2] / n[1], 3 - 4 * y * n[3] / n[2]])
 
 
-def _table(codes: np.ndarray, counts: np.ndarray, base: int) -> _OrderTable:
+def _table(keys: np.ndarray, counts: np.ndarray, base: int) -> _OrderTable:
+    keep = counts > 0
+    keys, counts = keys[keep], counts[keep]
     discounts = _discounts(counts)
-    contexts = codes // base
-    context_codes, starts = np.unique(contexts, return_index=True)  # codes are sorted, so contexts are grouped
+    context_ids, starts = np.unique(keys // base, return_index=True)  # keys are sorted: contexts are grouped
     context_total = np.add.reduceat(counts, starts).astype(np.float64)
-    discount_per_ngram = discounts[np.minimum(counts, 3)]
-    context_gamma = np.add.reduceat(discount_per_ngram, starts)
-    return _OrderTable(codes, counts, context_codes, context_total, context_gamma, discounts)
+    context_gamma = np.add.reduceat(discounts[np.minimum(counts, 3)], starts)
+    return _OrderTable(keys, counts, context_ids, context_total, context_gamma, discounts)
 
 
-def _lookup(sorted_keys: np.ndarray, values: np.ndarray, queries: np.ndarray) -> np.ndarray:
+def _lookup(sorted_keys: np.ndarray, values: np.ndarray, queries: np.ndarray, missing=0) -> np.ndarray:
+    if len(sorted_keys) == 0:
+        return np.full(len(queries), missing, dtype=values.dtype)
     pos = np.searchsorted(sorted_keys, queries).clip(max=len(sorted_keys) - 1)
-    found = sorted_keys[pos] == queries
-    return np.where(found, values[pos], 0)
+    return np.where(sorted_keys[pos] == queries, values[pos], missing)
+
+
+def _extend(prefix_ids: np.ndarray, ids: np.ndarray, base: int) -> np.ndarray:
+    """Keys of the n-grams ending at each position, from the (n-1)-gram ids ending one before (-1: none)."""
+    keys = np.full(len(ids), -1, dtype=np.int64)
+    known = np.zeros(len(ids), dtype=bool)
+    known[1:] = prefix_ids[:-1] >= 0
+    keys[known] = prefix_ids[:-1][known[1:]] * base + ids[known]
+    return keys
 
 
 class KneserNey:
     def __init__(self, train_ids: np.ndarray, vocab_size: int, max_order: int):
         self.base = vocab_size
         self.max_order = max_order
-        if vocab_size**max_order >= 2**63:
-            raise ValueError(f"order {max_order} with {vocab_size} symbols overflows 64-bit n-gram codes")
+        ids = train_ids.astype(np.int64)
         self.raw: dict[int, _OrderTable] = {}
         self.continuation: dict[int, _OrderTable] = {}
-        unique_by_order = {}
+        self.distinct: dict[int, np.ndarray] = {}  # order -> sorted keys of every distinct n-gram
+        prefix_ids = np.zeros(len(ids), dtype=np.int64)  # the empty context has id 0, everywhere
+        keys = ids.copy()
+        previous_ids = None
         for order in range(1, max_order + 1):
-            codes, counts = np.unique(_ngram_codes(train_ids, order, self.base), return_counts=True)
-            unique_by_order[order] = codes
-            self.raw[order] = _table(codes, counts, self.base)
-        for order in range(1, max_order):
-            # continuation count of an n-gram: how many distinct characters precede it
-            suffixes = unique_by_order[order + 1] % self.base**order
-            codes, counts = np.unique(suffixes, return_counts=True)
-            self.continuation[order] = _table(codes, counts, self.base)
+            if order > 1:
+                keys = _extend(prefix_ids, ids, self.base)
+            present = keys >= 0
+            distinct, counts = np.unique(keys[present], return_counts=True)
+            self.distinct[order] = distinct
+            self.raw[order] = _table(distinct, counts, self.base)
+            order_ids = np.full(len(ids), -1, dtype=np.int64)
+            order_ids[present] = np.searchsorted(distinct, keys[present])
+            if previous_ids is not None:
+                # continuation count of an (order-1)-gram: distinct characters seen before it,
+                # i.e. how many distinct order-grams end with it
+                both = present & (previous_ids >= 0)
+                _, first = np.unique(order_ids[both], return_index=True)
+                suffix = previous_ids[both][first]
+                counts_below = np.bincount(suffix, minlength=len(self.distinct[order - 1]))
+                self.continuation[order - 1] = _table(self.distinct[order - 1], counts_below, self.base)
+            # an order-gram's id doubles as the prefix id of the (order+1)-grams that follow it
+            previous_ids, prefix_ids = order_ids, order_ids
 
     def probabilities(self, ids: np.ndarray, order: int) -> np.ndarray:
         """P(ids[t] | preceding characters) for t >= 1, with the model of the given order."""
-        targets = np.arange(1, len(ids))
-        p = np.full(len(targets), 1.0 / self.base)
+        ids = ids.astype(np.int64)
+        p = np.full(len(ids), 1.0 / self.base)
+        prefix_ids = np.zeros(len(ids), dtype=np.int64)
         for k in range(1, order + 1):
             table = self.raw[k] if k == order else self.continuation[k]
-            has_context = targets >= k - 1
-            t = targets[has_context]
-            codes = np.zeros(len(t), dtype=np.int64)
-            for back in range(k):
-                codes += ids[t - back].astype(np.int64) * self.base**back
-            counts = _lookup(table.codes, table.counts, codes).astype(np.float64)
-            contexts = codes // self.base
-            total = _lookup(table.context_codes, table.context_total, contexts)
-            gamma = _lookup(table.context_codes, table.context_gamma, contexts)
+            keys = ids.copy() if k == 1 else _extend(prefix_ids, ids, self.base)
+            has_context = keys >= 0
+            has_context[0] = False  # the first character is not predicted
+            q = keys[has_context]
+            counts = _lookup(table.keys, table.counts, q).astype(np.float64)
+            contexts = q // self.base
+            total = _lookup(table.context_ids, table.context_total, contexts)
+            gamma = _lookup(table.context_ids, table.context_gamma, contexts)
             lower = p[has_context]
             discounted = np.maximum(counts - table.discounts[np.minimum(counts, 3).astype(int)], 0)
             seen = total > 0
-            mixed = np.where(seen, (discounted + gamma * lower) / np.where(seen, total, 1), lower)
-            p[has_context] = mixed
-        return p
+            p[has_context] = np.where(seen, (discounted + gamma * lower) / np.where(seen, total, 1), lower)
+            # ids of the k-grams ending at each position, as contexts for order k+1 (-1: unseen in training)
+            prefix_ids = np.full(len(ids), -1, dtype=np.int64)
+            present = keys >= 0
+            prefix_ids[present] = _lookup(self.distinct[k], np.arange(len(self.distinct[k])), keys[present], -1)
+        return p[1:]
 
     def bits_per_char(self, ids: np.ndarray, order: int) -> float:
         return float(-np.log2(self.probabilities(ids, order)).mean())
 
 
-def fit_best_ngram(splits: Splits, vocab: Vocabulary, max_order: int = 9) -> dict:
-    """Fits orders 1..max_order on train, keeps the best on val, reports its test bits/char."""
+def fit_best_ngram(splits: Splits, vocab: Vocabulary, max_order: int = 20) -> dict:
+    """Fits orders 1..max_order on train, keeps the best on val, reports its test bits/char.
+
+    Orders are tried upwards; past MIN_ORDERS_TRIED the search stops after two orders in a
+    row that do not improve the validation loss.
+    """
     train, val, test = (vocab.encode(s).ids for s in (splits.train, splits.val, splits.test))
-    max_order = min(max_order, int(math.log(2**63) / math.log(vocab.size)))
     model = KneserNey(train, vocab.size, max_order)
-    val_bpc = {order: model.bits_per_char(val, order) for order in range(1, max_order + 1)}
+    val_bpc: dict[int, float] = {}
+    for order in range(1, max_order + 1):
+        val_bpc[order] = model.bits_per_char(val, order)
+        best = min(val_bpc, key=val_bpc.get)
+        if order >= max(MIN_ORDERS_TRIED, best + 2):
+            break
     best = min(val_bpc, key=val_bpc.get)
     return {
         "method": "interpolated modified Kneser-Ney, character n-grams",
