@@ -103,3 +103,15 @@ def test_ngram_search_tries_at_least_eight_orders_and_stops_when_longer_contexts
     result = fit_best_ngram(Splits(train=text, val=held_out, test=held_out), v, max_order=20)
     assert result["orders_tried"][:8] == list(range(1, 9))
     assert len(result["orders_tried"]) == max(8, result["order"] + 2)
+
+
+def test_bf16_training_lowers_the_loss_too(tmp_path):
+    corpus = tmp_path / "corpus.txt"
+    corpus.write_text("abcabcabd " * 400)
+    cfg = TrainConfig(name="b", corpus=[str(corpus)], out_dir=str(tmp_path / "m"), resume_dir=str(tmp_path / "ck"),
+                      hidden_size=16, batch_size=4, seq_len=16, max_steps=60, warmup_steps=5, lr=1e-2,
+                      eval_every=30, save_every=30, precision="bf16")
+    trainer = Trainer(cfg)
+    before = evaluate_bpc(trainer.model, trainer.val_ids)
+    trainer.run()
+    assert evaluate_bpc(trainer.model, trainer.val_ids) < before - 0.5
