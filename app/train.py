@@ -14,7 +14,9 @@ import json
 import shlex
 import sys
 from dataclasses import fields
+from pathlib import Path
 
+from app.engine.data import corpus_sha256
 from app.engine.ngram import fit_best_ngram
 from app.engine.training import TrainConfig, Trainer
 
@@ -34,6 +36,7 @@ def build_parser() -> argparse.ArgumentParser:
         else:
             parser.add_argument(flag, dest=f.name, type=type(default), default=default, help=f"default {default!r}")
     parser.add_argument("--finalize", action="store_true", help="only score the best model and the n-gram baseline")
+    parser.add_argument("--baseline-only", action="store_true", help="only fit (and cache) the n-gram baseline")
     parser.add_argument("--ngram-max-order", type=int, default=20,
                         help="highest n-gram order the baseline may try (it stops earlier once longer contexts stop helping)")
     return parser
@@ -42,16 +45,35 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> None:
     args = vars(build_parser().parse_args(argv))
     finalize_only = args.pop("finalize")
+    baseline_only = args.pop("baseline_only")
     max_order = args.pop("ngram_max_order")
     trainer = Trainer(TrainConfig(**args))
+    if baseline_only:
+        print(json.dumps(cached_ngram(trainer, max_order), indent=2))
+        return
     trainer.command = "python -m app.train " + " ".join(shlex.quote(a) for a in (argv if argv is not None else sys.argv[1:]))
     if not finalize_only:
         summary = trainer.run()
         print(json.dumps(summary))
         if summary["step"] < trainer.cfg.max_steps:
             return  # interrupted: resume later with the same command
-    ngram = fit_best_ngram(trainer.splits, trainer.vocab, max_order=max_order)
-    print(json.dumps(trainer.finalize(ngram), indent=2))
+    print(json.dumps(trainer.finalize(cached_ngram(trainer, max_order)), indent=2))
+
+
+def cached_ngram(trainer: Trainer, max_order: int) -> dict:
+    """The n-gram baseline of this corpus and split, fitted once and kept beside the resume state.
+
+    Models trained on the same corpus and split (austen-lstm and austen-rnn) share it.
+    """
+    cfg = trainer.cfg
+    key = f"{corpus_sha256(trainer.files)[:16]}-val{cfg.val_fraction}-test{cfg.test_fraction}-max{max_order}"
+    path = Path(cfg.resume_dir) / f"ngram-{key}.json"
+    if path.is_file():
+        return json.loads(path.read_text())
+    result = fit_best_ngram(trainer.splits, trainer.vocab, max_order=max_order)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(result, indent=2) + "\n")
+    return result
 
 
 if __name__ == "__main__":

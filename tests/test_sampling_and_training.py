@@ -115,3 +115,20 @@ def test_bf16_training_lowers_the_loss_too(tmp_path):
     before = evaluate_bpc(trainer.model, trainer.val_ids)
     trainer.run()
     assert evaluate_bpc(trainer.model, trainer.val_ids) < before - 0.5
+
+
+def test_train_command_caches_the_ngram_baseline_per_corpus_and_split(tmp_path, capsys):
+    import json
+
+    from app.train import main
+
+    corpus = tmp_path / "corpus.txt"
+    corpus.write_text("the cat sat on the mat. " * 200)
+    args = ["--name", "x", "--corpus", str(corpus), "--resume-dir", str(tmp_path / "ck"), "--out-dir",
+            str(tmp_path / "m"), "--hidden", "8", "--baseline-only", "--ngram-max-order", "4"]
+    main(args)
+    first = json.loads(capsys.readouterr().out)
+    cached = list((tmp_path / "ck").glob("ngram-*-val0.05-test0.05-max4.json"))
+    assert len(cached) == 1 and json.loads(cached[0].read_text()) == first
+    main(["--name", "other-model", *args[2:]])  # another model on the same corpus and split reuses it
+    assert json.loads(capsys.readouterr().out) == first and len(list((tmp_path / "ck").glob("ngram-*"))) == 1
