@@ -100,7 +100,8 @@ def capture(
     top = cfg.n_layers if (with_logits or with_final_state) else max(wanted, default=-1) + 1
 
     was_training = model.training
-    model.eval()
+    if was_training:  # served models are already in eval mode: they are never written to, so threads can share them
+        model.eval()
     states: dict[str, torch.Tensor] = {}
     final: State = {}
     x = model.embed(ids)  # (B, T, E)
@@ -120,7 +121,8 @@ def capture(
             states.update(_derived_states(cfg.arch, module, x, ids, one_hot, h_prev, init, derived, unit_index, H, layer))
         x = out
     logits = model.head(x) if with_logits else None  # (B, T, V)
-    model.train(was_training)
+    if was_training:
+        model.train()
     return Capture(states=states, logits=logits, final_state=final if with_final_state else None)
 
 
