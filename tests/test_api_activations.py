@@ -154,3 +154,9 @@ def test_a_failure_mid_stream_is_reported_in_band(client, monkeypatch):
     monkeypatch.setattr(service, "activation_chunks", broken)
     lines = client.post("/api/activations/stream", json={"model": "tiny-lstm", "text": "ab"}).text.splitlines()
     assert json.loads(lines[-1]) == {"error": "internal error while computing activations: RuntimeError"}
+
+
+def test_lone_surrogate_in_json_text_is_422_not_500(client):
+    raw = b'{"model": "tiny-lstm", "text": "a\\ud800b"}'
+    response = client.post("/api/activations", content=raw, headers={"content-type": "application/json"})
+    assert response.status_code == 422 and "text" in response.json()["detail"]
