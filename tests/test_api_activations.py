@@ -160,3 +160,19 @@ def test_lone_surrogate_in_json_text_is_422_not_500(client):
     raw = b'{"model": "tiny-lstm", "text": "a\\ud800b"}'
     response = client.post("/api/activations", content=raw, headers={"content-type": "application/json"})
     assert response.status_code == 422 and "text" in response.json()["detail"]
+
+
+def test_topk_larger_than_a_tiny_vocabulary_returns_every_character(tmp_path):
+    from fastapi.testclient import TestClient
+
+    from app.engine.checkpoint import save_model_dir
+    from app.engine.vocab import Vocabulary
+    from app.main import create_app
+    from app.settings import Settings
+    from tests.conftest import make_model
+
+    vocab = Vocabulary.from_text("ab")
+    save_model_dir(tmp_path / "ab", make_model("gru", vocab.size), vocab)
+    with TestClient(create_app(Settings(models_dir=tmp_path))) as c:
+        body = c.post("/api/activations", json={"model": "ab", "text": "abba", "topk": 10}).json()
+    assert sorted(p["char"] for p in body["predictions"][0]) == ["a", "b"]

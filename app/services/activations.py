@@ -54,7 +54,7 @@ def check_size(text: str, n_units: int, settings: Settings) -> None:
 def _top_predictions(probs: torch.Tensor, loaded: LoadedModel, k: int) -> list[list[dict]]:
     candidates = probs.clone()
     candidates[:, UNKNOWN_INDEX] = -1.0  # the unknown symbol is never offered as a prediction
-    p, idx = torch.topk(candidates, k, dim=-1)  # (n, k)
+    p, idx = torch.topk(candidates, min(k, probs.shape[-1] - 1), dim=-1)  # (n, k); a tiny vocabulary has fewer
     decode = loaded.vocab.decode_id
     return [[{"char": decode(i), "p": round(v, DECIMALS)} for v, i in zip(row_p, row_i)]
             for row_p, row_i in zip(p.tolist(), idx.tolist())]
