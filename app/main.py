@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import logging
+import threading
 from contextlib import asynccontextmanager
 
 import torch
@@ -36,6 +37,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app = FastAPI(title="Cell Explorer", version="0.1.0", description=DESCRIPTION, lifespan=lifespan,
                   docs_url=None, redoc_url=None)
     app.state.settings = settings
+    app.state.rank_slots = threading.BoundedSemaphore(settings.rank_slots)  # bounds memory, not just CPU
     app.state.registry = ModelRegistry()  # replaced in the lifespan
     app.add_middleware(SecurityHeadersMiddleware)
     install_error_handlers(app)

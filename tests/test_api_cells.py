@@ -101,3 +101,18 @@ def test_saturation_lists_every_sigmoid_gate_per_layer(client):
     assert [(g["layer"], g["gate"]) for g in body["gates"]] == [
         (0, "gates.i"), (0, "gates.f"), (0, "gates.o"), (1, "gates.i"), (1, "gates.f"), (1, "gates.o")]
     assert all(len(g["left"]) == 8 for g in body["gates"])
+
+
+def test_ranking_waits_for_a_slot_and_then_answers_503(models_dir):
+    from fastapi.testclient import TestClient
+
+    from app.main import create_app
+    from app.settings import Settings
+
+    app = create_app(Settings(models_dir=models_dir, rank_slots=1, rank_wait_s=0.1))
+    with TestClient(app) as c:
+        app.state.rank_slots.acquire()  # another ranking is running
+        busy = c.post("/api/models/tiny-lstm/cells", json={"regex": "a"})
+        app.state.rank_slots.release()
+        free = c.post("/api/models/tiny-lstm/cells", json={"regex": "a"})
+    assert busy.status_code == 503 and "busy" in busy.json()["detail"] and free.status_code == 200

@@ -1,9 +1,10 @@
 """Automatically found cells: stored rankings, ranking on the fly, unit reports, gate saturation."""
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends, Query, Request
 
 from app.cells.features import FEATURES
+from app.errors import InputError
 from app.registry import ModelRegistry, get_registry
 from app.schemas import (CellEntry, ErrorResponse, HypothesisInfo, RankRequest, SaturationResponse, UnitReport)
 from app.services.cells import (find_store, rank_on_the_fly, saturation_report, stored_cells, unit_report)
@@ -11,7 +12,8 @@ from app.services.selection import find_model
 from app.settings import Settings, get_settings
 
 router = APIRouter(prefix="/api", tags=["cells"])
-ERRORS = {404: {"model": ErrorResponse}, 413: {"model": ErrorResponse}, 422: {"model": ErrorResponse}}
+ERRORS = {404: {"model": ErrorResponse}, 413: {"model": ErrorResponse}, 422: {"model": ErrorResponse},
+          503: {"model": ErrorResponse, "description": "Every ranking slot is busy"}}
 
 
 @router.get("/hypotheses", response_model=list[HypothesisInfo], summary="The built-in hypotheses units are scored against")
@@ -30,10 +32,16 @@ def get_cells(name: str, hypothesis: str | None = Query(None, description="Only 
 
 @router.post("/models/{name}/cells", response_model=list[CellEntry], response_model_exclude_none=True,
              responses=ERRORS, summary="Rank every unit against one hypothesis or regular expression, now")
-def post_cells(name: str, request: RankRequest, registry: ModelRegistry = Depends(get_registry),
+def post_cells(name: str, request: RankRequest, http_request: Request, registry: ModelRegistry = Depends(get_registry),
                settings: Settings = Depends(get_settings)) -> list[dict]:
     loaded = find_model(registry, name)
-    return rank_on_the_fly(loaded, registry.cells.get(name), request, settings.max_rank_chars)
+    slots = http_request.app.state.rank_slots
+    if not slots.acquire(timeout=settings.rank_wait_s):
+        raise InputError(503, f"busy: {settings.rank_slots} ranking(s) already running; try again shortly")
+    try:
+        return rank_on_the_fly(loaded, registry.cells.get(name), request, settings.max_rank_chars)
+    finally:
+        slots.release()
 
 
 @router.get("/models/{name}/units/{layer}/{state}/{unit}", response_model=UnitReport, responses=ERRORS,
