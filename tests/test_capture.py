@@ -83,3 +83,18 @@ def test_batch_capture_equals_single_stream_capture(vocab):
     together = capture(model, batch, ["layers.1.c"]).states["layers.1.c"]
     alone = capture(model, batch[1], ["layers.1.c"]).states["layers.1.c"]
     assert (together[1] - alone[0]).abs().max() < 1e-5
+
+
+@pytest.mark.parametrize("arch", ["rnn", "lstm", "gru"])
+def test_stepwise_capture_equals_fused_capture(arch, vocab):
+    model = make_model(arch, vocab.size, layers=2)
+    batch = torch.stack([_ids(vocab, 40, seed=s) for s in range(3)])
+    batch[1, 7] = 0  # an unknown character: no input on either path
+    names = model.config.state_names()
+    fused = capture(model, batch, names, units=[1, 6], with_logits=True, with_final_state=True)
+    stepwise = capture(model, batch, names, units=[1, 6], with_logits=True, with_final_state=True, stepwise=True)
+    tol = 5e-5  # two float32 summation orders, through saturating weights (x3) and two layers
+    for name in names:
+        assert (fused.states[name] - stepwise.states[name]).abs().max() < tol, name
+    assert (fused.logits - stepwise.logits).abs().max() < tol
+    assert all((fused.final_state[k] - stepwise.final_state[k]).abs().max() < tol for k in fused.final_state)

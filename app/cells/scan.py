@@ -19,6 +19,7 @@ from app.engine.capture import capture
 from app.engine.model import CharRNN
 
 SEGMENT = 64
+STEPWISE_MIN_STREAMS = 8  # from here on one explicit time loop beats the fused kernel plus recompute
 SIGMOID_GATES = {"lstm": ("i", "f", "o"), "gru": ("r", "z"), "rnn": ()}
 LOW, HIGH = 0.1, 0.9  # saturation thresholds of Karpathy et al. 2015, Fig. 3
 
@@ -47,19 +48,21 @@ def _merge_top(current: TopK | None, values: torch.Tensor, positions: torch.Tens
     return TopK(best, torch.gather(positions, 0, idx))
 
 
-def _segment_peaks(values: torch.Tensor, first_position: torch.Tensor, n_valid: torch.Tensor | None):
-    """Per segment of SEGMENT characters, each unit's max and where it is: (B * S, U) each.
+def _segment_peaks(values: torch.Tensor, first_position: torch.Tensor, n_valid: torch.Tensor | None,
+                   lowest: bool = False):
+    """Per segment of SEGMENT characters, each unit's max (or min) and where it is: (B * S, U) each.
 
     values (B, w, U) are w consecutive characters of each stream, starting at
     first_position (B,); n_valid (B,) limits how many of them are real text (None: all).
     """
     B, w, U = values.shape
-    seg_max, arg = values.view(B, w // SEGMENT, SEGMENT, U).max(dim=2)  # (B, S, U)
+    extreme = (torch.min if lowest else torch.max)
+    seg_max, arg = extreme(values.reshape(B, w // SEGMENT, SEGMENT, U), dim=2)  # (B, S, U)
     if n_valid is not None:  # redo the few streams that run past the end of the text, masked
         short = torch.nonzero(n_valid < w).flatten()
         beyond = torch.arange(w)[None, :] >= n_valid[short, None]  # (b, w)
-        masked = values[short].masked_fill(beyond[..., None], -torch.inf)
-        seg_max[short], arg[short] = masked.view(len(short), w // SEGMENT, SEGMENT, U).max(dim=2)
+        masked = values[short].masked_fill(beyond[..., None], torch.inf if lowest else -torch.inf)
+        seg_max[short], arg[short] = extreme(masked.view(len(short), w // SEGMENT, SEGMENT, U), dim=2)
     seg_start = first_position[:, None, None] + torch.arange(0, w, SEGMENT)[None, :, None]
     return seg_max.reshape(-1, U), (seg_start + arg).reshape(-1, U)
 
@@ -108,7 +111,7 @@ def scan(model: CharRNN, ids: np.ndarray, names: Iterable[str], n_streams: int =
             value[0] = 0.0  # the first chunk starts the text: zero state, as a single stream would
     for offset in range(0, chunk, window):
         out = capture(model, inputs[:, warmup + offset : warmup + offset + window], names, state=state,
-                      with_final_state=True)
+                      with_final_state=True, stepwise=n_streams >= STEPWISE_MIN_STREAMS)
         state = out.final_state
         n_valid = (n_valid_total - offset).clamp(0, window)  # (B,)
         partial = None if bool((n_valid == window).all()) else n_valid
@@ -125,8 +128,8 @@ def scan(model: CharRNN, ids: np.ndarray, names: Iterable[str], n_streams: int =
                 first = own_start + offset
                 seg_max, seg_pos = _segment_peaks(states, first, partial)
                 result.top[name] = _merge_top(result.top.get(name), seg_max, seg_pos, k)
-                seg_min, seg_min_pos = _segment_peaks(-states, first, partial)
-                result.bottom[name] = _merge_top(result.bottom.get(name), seg_min, seg_min_pos, k)
+                seg_min, seg_min_pos = _segment_peaks(states, first, partial, lowest=True)
+                result.bottom[name] = _merge_top(result.bottom.get(name), -seg_min, seg_min_pos, k)  # top-k of -x
     for name in result.top:
         result.top[name] = _finite(result.top[name])
         result.bottom[name] = _finite(result.bottom[name], negate=True)

@@ -19,6 +19,7 @@ import torch
 import torch.nn.functional as F
 
 from app.engine.model import GATES, CharRNN, State
+from app.engine.stepwise import run_layer
 from app.engine.vocab import UNKNOWN_INDEX
 
 
@@ -79,11 +80,14 @@ def capture(
     state: State | None = None,
     with_logits: bool = False,
     with_final_state: bool = False,
+    stepwise: bool = False,
 ) -> Capture:
     """Runs ids (B, T) or (T,) and returns the requested states for the requested units.
 
     Layers above the highest requested one run only when logits or the final state are
     asked for. `state` is a previous call's final_state, to continue a text in O(new chars).
+    `stepwise` computes every state in one explicit time loop (stepwise.py): faster than
+    the fused kernel plus recompute when many streams run at once.
     """
     cfg = model.config
     if ids.dim() == 1:
@@ -99,6 +103,9 @@ def capture(
         raise ValueError(f"units must be in 0..{H - 1}")
     top = cfg.n_layers if (with_logits or with_final_state) else max(wanted, default=-1) + 1
 
+    def pick(values: torch.Tensor) -> torch.Tensor:  # all units: no gather, no copy
+        return values if units is None else values[..., unit_index]
+
     was_training = model.training
     if was_training:  # served models are already in eval mode: they are never written to, so threads can share them
         model.eval()
@@ -108,16 +115,21 @@ def capture(
     for layer in range(top):
         module = model.layers[layer]
         init = model.layer_state_in(layer, state, B, x)
-        out, last = module(x, init)  # (B, T, H)
-        final.update(model.layer_state_out(layer, last))
         kinds = wanted.get(layer, [])
-        if "h" in kinds:
-            states[f"layers.{layer}.h"] = out[..., unit_index]
         derived = [k for k in kinds if k != "h"]
+        one_hot = layer == 0 and model.embedding is None
+        if stepwise and kinds:
+            out, others, last = run_layer(cfg.arch, module, x, ids, one_hot, init, set(derived))
+            states.update({f"layers.{layer}.{k}": pick(v) for k, v in others.items()})
+            derived = []
+        else:
+            out, last = module(x, init)  # (B, T, H)
+        final.update(model.layer_state_out(layer, last))
+        if "h" in kinds:
+            states[f"layers.{layer}.h"] = pick(out)
         if derived:
             h0 = init[0] if cfg.arch == "lstm" else init
             h_prev = torch.cat([h0[0].unsqueeze(1), out[:, :-1]], dim=1)  # (B, T, H)
-            one_hot = layer == 0 and model.embedding is None
             states.update(_derived_states(cfg.arch, module, x, ids, one_hot, h_prev, init, derived, unit_index, H, layer))
         x = out
     logits = model.head(x) if with_logits else None  # (B, T, V)
