@@ -24,7 +24,7 @@ from app.cells.store import SAMPLE_FILE, save_store
 from app.engine.checkpoint import load_model_dir
 
 
-def test_split_sample(config: dict, corpus_root: Path, sample_chars: int) -> str:
+def held_out_sample(config: dict, corpus_root: Path, sample_chars: int) -> str:
     files = config["corpus"]["files"]
     share = -(-sample_chars // len(files))
     pieces = []
@@ -51,7 +51,7 @@ def build(model_dir: Path, corpus_root: Path, sample_chars: int, resample: bool,
     loaded = load_model_dir(model_dir)
     sample_path = model_dir / SAMPLE_FILE
     if resample or not sample_path.is_file():
-        sample_path.write_text(test_split_sample(loaded.config, corpus_root, sample_chars), encoding="utf-8")
+        sample_path.write_text(held_out_sample(loaded.config, corpus_root, sample_chars), encoding="utf-8")
     sample = sample_path.read_text(encoding="utf-8")
     ids = loaded.vocab.encode(sample).ids
     names = loaded.model.config.state_names()
