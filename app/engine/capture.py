@@ -16,11 +16,9 @@ from dataclasses import dataclass
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 
 from app.engine.model import GATES, CharRNN, State
-from app.engine.stepwise import run_layer
-from app.engine.vocab import UNKNOWN_INDEX
+from app.engine.stepwise import project_input, run_layer
 
 
 @dataclass
@@ -59,13 +57,7 @@ def _gate_parts(module, x: torch.Tensor, ids: torch.Tensor, one_hot: bool, h_pre
     All blocks go through one matrix multiply per side, over every step at once.
     """
     rows = torch.cat([units + block * H for block in blocks])
-    w_ih = module.weight_ih_l0[rows]  # (k*U, in)
-    if one_hot:  # a column lookup replaces the one-hot matmul; the unknown symbol's input is all zeros
-        table = w_ih.t().clone()  # (V, k*U)
-        table[UNKNOWN_INDEX] = 0.0
-        x_part = F.embedding(ids, table)
-    else:
-        x_part = x @ w_ih.t()
+    x_part = project_input(module.weight_ih_l0[rows], x, ids, one_hot)  # (B, T, k*U)
     x_part += module.bias_ih_l0[rows]
     h_part = torch.addmm(module.bias_hh_l0[rows], h_prev.flatten(0, 1), module.weight_hh_l0[rows].t())
     return x_part, h_part.view(*h_prev.shape[:2], -1)

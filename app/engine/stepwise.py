@@ -15,13 +15,18 @@ from app.engine.model import GATES
 from app.engine.vocab import UNKNOWN_INDEX
 
 
+def project_input(w_ih: torch.Tensor, x: torch.Tensor, ids: torch.Tensor, one_hot: bool) -> torch.Tensor:
+    """w_ih (R, in) applied to every step at once: (B, T, R)."""
+    if one_hot:  # a column lookup replaces the one-hot matmul; the unknown symbol's input is all zeros
+        table = w_ih.t().clone()  # (V, R)
+        table[UNKNOWN_INDEX] = 0.0
+        return F.embedding(ids, table)
+    return x @ w_ih.t()
+
+
 def input_projection(module, x: torch.Tensor, ids: torch.Tensor, one_hot: bool) -> torch.Tensor:
     """W_ih x_t + b_ih for every step at once: (B, T, G*H)."""
-    if one_hot:  # a column lookup replaces the one-hot matmul; the unknown symbol's input is all zeros
-        table = module.weight_ih_l0.t().clone()  # (V, G*H)
-        table[UNKNOWN_INDEX] = 0.0
-        return F.embedding(ids, table) + module.bias_ih_l0
-    return x @ module.weight_ih_l0.t() + module.bias_ih_l0
+    return project_input(module.weight_ih_l0, x, ids, one_hot) + module.bias_ih_l0
 
 
 @torch.no_grad()
