@@ -13,20 +13,28 @@ from tests.conftest import TINY_TEXT, make_model
 def _corpus(tmp_path):
     files = []
     for name, letter in (("a.txt", "a"), ("b.txt", "b")):
-        text = "".join(f"{letter * 9}{i % 10}\n" for i in range(100))  # 100 lines of 11 characters
+        # 50 paragraphs of two 11-character lines, the second inside a comment that closes on the first
+        text = "".join(f"{letter * 9}{i % 10}\n/* {letter * 5}{i % 10}\n*/ x;{i:06d}\n\n" for i in range(50))
         path = tmp_path / name
         path.write_text(text)
         files.append({"path": str(path), "chars": len(text), "sha256": hashlib.sha256(text.encode()).hexdigest()})
-    return {"corpus": {"files": files}, "split": {"test_fraction": 0.1}}
+    return {"corpus": {"files": files}, "split": {"test_fraction": 0.2}}
 
 
-def test_sample_takes_an_equal_share_of_every_files_test_tail_from_a_line_start(tmp_path):
-    sample = held_out_sample(_corpus(tmp_path), tmp_path, sample_chars=60)
-    lines = sample.splitlines(keepends=True)
-    assert all(len(line) == 11 for line in lines)  # whole lines only
-    assert {line[0] for line in lines} == {"a", "b"}
-    tail_digits = {str(i % 10) for i in range(90, 100)}
-    assert all(line[9] in tail_digits for line in lines)  # from the last 10% of each file
+def test_sample_takes_whole_paragraphs_of_every_files_test_tail(tmp_path):
+    sample = held_out_sample(_corpus(tmp_path), tmp_path, sample_chars=200)
+    paragraphs = sample.split("\n\n")[:-1]
+    assert paragraphs and all(len(p.splitlines()) == 3 and p[0] in "ab" for p in paragraphs)
+    assert {p[0] for p in paragraphs} == {"a", "b"}
+    assert all(int(p[9]) in range(10) and int(p.split(";")[1]) >= 40 for p in paragraphs)  # the last 20%
+
+
+def test_sample_pieces_never_start_inside_a_comment(tmp_path):
+    from app.cells.features import inside_c_comment
+
+    sample = held_out_sample(_corpus(tmp_path), tmp_path, sample_chars=200)
+    starts = [0] + [i + 2 for i in range(len(sample) - 1) if sample[i : i + 2] == "\n\n"]
+    assert not any(inside_c_comment(sample)[s] for s in starts if s < len(sample))
 
 
 def test_sample_refuses_a_corpus_file_that_changed(tmp_path):

@@ -17,30 +17,66 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from app.cells.features import FEATURES, compute_feature
+from app.cells.features import (CODE, FEATURES, bracket_depth, c_lexical_state, compute_feature,
+                                paren_depth)
 from app.cells.ranking import Hypothesis, rank_units, screen_block
 from app.cells.scan import scan
 from app.cells.store import SAMPLE_FILE, save_store
 from app.engine.checkpoint import load_model_dir
 
 
+def top_level_starts(text: str) -> np.ndarray:
+    """Positions where a piece can start or end cleanly: the start of a line after a blank line,
+    outside comments and literals, with no bracket open (between functions, between paragraphs).
+
+    The features are computed on the sample as one text, so a piece that began inside a
+    comment or a function would be labelled as code at depth 0, wrongly.
+    """
+    codes = np.frombuffer(text.encode("utf-32-le", "surrogatepass"), dtype="<u4")
+    newline = codes == ord("\n")
+    after_blank = np.zeros(len(text) + 1, dtype=bool)
+    after_blank[2:] = newline[1:] & newline[:-1]
+    lexical = c_lexical_state(text)
+    depth = bracket_depth(text) + paren_depth(text)  # bracket_depth counts braces too
+    clean_before = np.zeros(len(text) + 1, dtype=bool)  # the character before the position is at top level
+    clean_before[1:] = (lexical == CODE) & (depth == 0)
+    clean = after_blank & clean_before
+    clean[0] = clean[len(text)] = True
+    return np.flatnonzero(clean)
+
+
 def held_out_sample(config: dict, corpus_root: Path, sample_chars: int) -> str:
+    """About sample_chars characters of the test split, in pieces that start and end at top level.
+
+    Every file gets an equal share of its test tail; files are visited in a spread-out order
+    and the sample stops growing once it is long enough (a corpus of many small files then
+    contributes pieces from files across the whole corpus, not just the first ones).
+    """
     files = config["corpus"]["files"]
     share = -(-sample_chars // len(files))
-    pieces = []
-    for entry in files:
+    pieces: dict[int, str] = {}
+    total = 0
+    for index in sorted(range(len(files)), key=lambda i: (i * 0.6180339887) % 1.0):
+        entry = files[index]
         path = Path(entry["path"])
         path = path if path.is_file() else corpus_root / path
         raw = path.read_bytes()
         if hashlib.sha256(raw).hexdigest() != entry["sha256"]:
             raise SystemExit(f"{path}: sha256 differs from the one the model was trained on")
         text = raw.decode("utf-8")
-        tail = text[len(text) - max(1, round(len(text) * config["split"]["test_fraction"])):]
-        start = tail.find("\n") + 1  # begin at a line start, so line-position features are meaningful
-        piece = tail[start : start + share]
-        end = piece.rfind("\n") + 1
-        pieces.append(piece[:end] if end else piece)
-    return "".join(pieces)
+        tail_start = len(text) - max(1, round(len(text) * config["split"]["test_fraction"]))
+        starts = top_level_starts(text)
+        starts = starts[starts >= tail_start]
+        if len(starts) < 2:
+            continue
+        start = starts[0]
+        within = starts[(starts > start) & (starts <= start + share)]
+        end = within[-1] if len(within) else starts[1]
+        pieces[index] = text[start:end]
+        total += end - start
+        if total >= sample_chars:
+            break
+    return "".join(pieces[i] for i in sorted(pieces))
 
 
 def hypotheses_for(text: str) -> list[Hypothesis]:
