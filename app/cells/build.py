@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from app.cells.features import (CODE, FEATURES, bracket_depth, c_lexical_state, compute_feature,
+from app.cells.features import (CODE, FEATURES, bracket_depth, c_lexical_state, code_points, compute_feature,
                                 paren_depth)
 from app.cells.ranking import Hypothesis, rank_units, screen_block
 from app.cells.scan import scan
@@ -32,8 +32,7 @@ def top_level_starts(text: str) -> np.ndarray:
     The features are computed on the sample as one text, so a piece that began inside a
     comment or a function would be labelled as code at depth 0, wrongly.
     """
-    codes = np.frombuffer(text.encode("utf-32-le", "surrogatepass"), dtype="<u4")
-    newline = codes == ord("\n")
+    newline = code_points(text) == ord("\n")
     after_blank = np.zeros(len(text) + 1, dtype=bool)
     after_blank[2:] = newline[1:] & newline[:-1]
     lexical = c_lexical_state(text)

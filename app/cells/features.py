@@ -34,7 +34,7 @@ class Feature:
 
 # --- helpers -------------------------------------------------------------------------
 
-def _code_points(text: str) -> np.ndarray:
+def code_points(text: str) -> np.ndarray:
     # utf-32 gives exactly one unit per Python character; surrogatepass keeps lone
     # surrogates (from surrogateescape-decoded files) from raising.
     return np.frombuffer(text.encode("utf-32-le", "surrogatepass"), dtype="<u4")
@@ -89,12 +89,12 @@ def _inside_toggled_quotes(is_quote: np.ndarray, is_reset: np.ndarray) -> np.nda
 
 
 def inside_double_quotes(text: str) -> np.ndarray:
-    codes = _code_points(text)
+    codes = code_points(text)
     return _inside_toggled_quotes(codes == ord('"'), _blank_line_mask(text))
 
 
 def inside_single_quotes(text: str) -> np.ndarray:
-    codes = _code_points(text)
+    codes = code_points(text)
     return _inside_toggled_quotes((codes == ord("'")) & ~_apostrophe_within_word(text), _blank_line_mask(text))
 
 
@@ -106,7 +106,7 @@ _APOSTROPHES = "'\u2019"  # typewriter and typographic
 def _apostrophe_within_word(text: str) -> np.ndarray:
     """An apostrophe with a letter on both sides (don't, Elizabeth's), which is not a quote mark."""
     is_letter = _per_char(text, str.isalpha)
-    is_apostrophe = _is_char(_code_points(text), _APOSTROPHES)
+    is_apostrophe = _is_char(code_points(text), _APOSTROPHES)
     letter_before = _shifted_right(is_letter, False)
     letter_after = np.zeros_like(is_letter)
     letter_after[:-1] = is_letter[1:]
@@ -146,7 +146,7 @@ def whitespace(text: str) -> np.ndarray:
 # --- line layout ---------------------------------------------------------------------
 
 def position_in_line(text: str) -> np.ndarray:
-    codes = _code_points(text)
+    codes = code_points(text)
     positions = np.arange(len(text))
     starts_line = _shifted_right(codes == ord("\n"), True)
     line_start = np.maximum.accumulate(np.where(starts_line, positions, 0))
@@ -226,7 +226,7 @@ def _clamped_depth(opens: np.ndarray, closes: np.ndarray) -> np.ndarray:
 
 
 def _code_depth(text: str, openers: str, closers: str) -> np.ndarray:
-    codes = _code_points(text)
+    codes = code_points(text)
     in_code = c_lexical_state(text) == CODE
     return _clamped_depth(_is_char(codes, openers) & in_code, _is_char(codes, closers) & in_code)
 
@@ -250,7 +250,7 @@ def inside_condition(text: str) -> np.ndarray:
     state = c_lexical_state(text)
     in_code = state == CODE
     condition_parens = {m.end() - 1 for m in _CONDITION_OPENING.finditer(text) if in_code[m.start()]}
-    codes = _code_points(text)
+    codes = code_points(text)
     paren_positions = np.flatnonzero(in_code & _is_char(codes, "()"))
 
     inside = np.zeros(len(text), dtype=bool)

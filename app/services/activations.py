@@ -16,7 +16,7 @@ import torch
 
 from app.engine.capture import capture
 from app.engine.checkpoint import LoadedModel
-from app.engine.vocab import UNKNOWN_INDEX
+from app.engine.vocab import UNKNOWN_INDEX, Encoded
 from app.errors import InputError
 from app.services.selection import ResolvedSelection
 from app.settings import Settings
@@ -60,8 +60,9 @@ def _top_predictions(probs: torch.Tensor, loaded: LoadedModel, k: int) -> list[l
             for row_p, row_i in zip(p.tolist(), idx.tolist())]
 
 
-def activation_chunks(loaded: LoadedModel, text: str, sel: ResolvedSelection, topk: int, with_bits: bool) -> Iterator[Chunk]:
-    ids = torch.from_numpy(loaded.vocab.encode(text).ids)
+def activation_chunks(loaded: LoadedModel, encoded: Encoded, sel: ResolvedSelection, topk: int,
+                      with_bits: bool) -> Iterator[Chunk]:
+    ids = torch.from_numpy(encoded.ids)
     need_logits = topk > 0 or with_bits
     state = None
     for start, end in chunk_bounds(len(ids)):
@@ -84,14 +85,15 @@ def activation_chunks(loaded: LoadedModel, text: str, sel: ResolvedSelection, to
 
 
 def collect(loaded: LoadedModel, text: str, sel: ResolvedSelection, topk: int, with_bits: bool) -> dict:
+    encoded = loaded.vocab.encode(text)
     values, top, bits = [], [], []
-    for chunk in activation_chunks(loaded, text, sel, topk, with_bits):
+    for chunk in activation_chunks(loaded, encoded, sel, topk, with_bits):
         values.extend(chunk.values)
         top.extend(chunk.top or [])
         bits.extend(chunk.bits or [])
     return {
         "model": loaded.name, "layer": sel.layer, "state": sel.state, "name": sel.name, "units": sel.units,
-        "chars": list(text), "values": values, "unknown": loaded.vocab.encode(text).unknown,
+        "chars": list(text), "values": values, "unknown": encoded.unknown,
         "predictions": top if topk else None, "bits": bits if with_bits else None,
     }
 
@@ -102,16 +104,18 @@ def metadata_line(loaded: LoadedModel, text_length: int, sel: ResolvedSelection,
 
 
 def ndjson_lines(loaded: LoadedModel, text: str, sel: ResolvedSelection, topk: int, with_bits: bool) -> Iterator[str]:
-    yield metadata_line(loaded, len(text), sel, loaded.vocab.encode(text).unknown)
+    encoded = loaded.vocab.encode(text)
+    yield metadata_line(loaded, len(text), sel, encoded.unknown)
     try:
-        yield from _character_lines(loaded, text, sel, topk, with_bits)
+        yield from _character_lines(loaded, text, encoded, sel, topk, with_bits)
     except Exception as exc:  # the 200 status is already sent: tell the client in-band instead of cutting it off
         log.exception("stream for %s failed", loaded.name)
         yield json.dumps({"error": f"internal error while computing activations: {type(exc).__name__}"}) + "\n"
 
 
-def _character_lines(loaded: LoadedModel, text: str, sel: ResolvedSelection, topk: int, with_bits: bool) -> Iterator[str]:
-    for chunk in activation_chunks(loaded, text, sel, topk, with_bits):
+def _character_lines(loaded: LoadedModel, text: str, encoded: Encoded, sel: ResolvedSelection, topk: int,
+                     with_bits: bool) -> Iterator[str]:
+    for chunk in activation_chunks(loaded, encoded, sel, topk, with_bits):
         lines = []
         for offset, row in enumerate(chunk.values):
             i = chunk.start + offset
