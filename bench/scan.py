@@ -1,16 +1,20 @@
 """Batched scan against single-stream capture, on the same text and states.
 
-    python bench/scan.py [--model models/austen-lstm] [--chars 20000] [--streams 64]
+    python bench/scan.py [--model models/austen-lstm] [--chars 100000] [--streams 64]
 
 Two comparisons, each on the same text and states:
   h and c of every layer (what bench/capture.py's engine capture computes), and
   every state (h, c and all gates: what the cell analysis needs).
 For each:
-  (a) app.engine.capture on the text as one stream (B = 1: one matrix-vector product per step)
+  (a) app.engine.capture on the text as one stream (B = 1: one matrix-vector product per
+      step), exact float32
   (b) app.cells.scan: the text cut into --streams chunks run side by side, each warmed up
-      on the 256 characters before it (matrix-matrix work), with the streaming top-k per unit
-It prints characters per second, the speed-up (target >= 5x), and how far the batched
-states are from the single-stream ones (the warm-up makes them agree closely).
+      on the 256 characters before it (matrix-matrix work), with the streaming top-k per
+      unit, gate saturation and every state kept, matrix products in float32
+  (c) the same scan with bfloat16 matrix products (what `python -m app.cells.build` and
+      the on-the-fly ranking use where the CPU multiplies bfloat16 natively)
+It prints characters per second, the speed-ups over (a) (target >= 5x), and how far the
+batched states are from the single-stream ones (warm-up and bfloat16 rounding).
 """
 from __future__ import annotations
 
@@ -25,12 +29,13 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from app.cells.scan import scan  # noqa: E402
 from app.engine.capture import capture  # noqa: E402
 from app.engine.checkpoint import load_model_dir  # noqa: E402
+from app.engine.stepwise import fast_matmul_dtype  # noqa: E402
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--model", default="models/austen-lstm")
-    parser.add_argument("--chars", type=int, default=20_000)
+    parser.add_argument("--chars", type=int, default=100_000)
     parser.add_argument("--streams", type=int, default=64)
     parser.add_argument("--threads", type=int, default=None)
     args = parser.parse_args()
@@ -47,20 +52,22 @@ def main() -> None:
           f"{args.streams} streams, torch threads {torch.get_num_threads()}")
     every = cfg.state_names()
     h_and_c = [n for n in every if n.endswith((".h", ".c"))]
+    print(f"bfloat16 products native on this CPU: {fast_matmul_dtype() == torch.bfloat16}")
     for label, names in (("h and c of every layer", h_and_c), ("every state", every)):
         start = time.perf_counter()
         single = capture(loaded.model, torch.from_numpy(ids), names).states
         single_s = time.perf_counter() - start
-        start = time.perf_counter()
-        batched = scan(loaded.model, ids, names, n_streams=args.streams, keep_states=True)
-        batched_s = time.perf_counter() - start
-        h_names = [n for n in names if n.endswith(".h")]
-        mean_h = sum((batched.states[n] - single[n][0]).abs().mean().item() for n in h_names) / len(h_names)
         print(f"{label} ({len(names)} states):")
-        print(f"  (a) single-stream capture   {len(ids) / single_s:>10,.0f} chars/s")
-        print(f"  (b) batched scan + top-k    {len(ids) / batched_s:>10,.0f} chars/s")
-        print(f"  speed-up (b)/(a) = {single_s / batched_s:.1f}x  (target >= 5x); "
-              f"mean |h batched - h single| {mean_h:.1e}")
+        print(f"  (a) single-stream capture, float32       {len(ids) / single_s:>10,.0f} chars/s")
+        for tag, dtype in (("(b)", torch.float32), ("(c)", torch.bfloat16)):
+            start = time.perf_counter()
+            batched = scan(loaded.model, ids, names, n_streams=args.streams, keep_states=True, matmul_dtype=dtype)
+            batched_s = time.perf_counter() - start
+            errors = [(batched.states[n] - single[n][0]).abs() for n in names if n.endswith(".h")]
+            mean_h = sum(e.mean().item() for e in errors) / len(errors)
+            print(f"  {tag} batched scan + top-k, {str(dtype).removeprefix('torch.'):9s}"
+                  f"{len(ids) / batched_s:>10,.0f} chars/s  = {single_s / batched_s:4.1f}x (a)  (target >= 5x); "
+                  f"|h batched - h single| mean {mean_h:.1e}, max {max(e.max().item() for e in errors):.2f}")
 
 
 if __name__ == "__main__":

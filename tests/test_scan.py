@@ -20,14 +20,35 @@ def _setup(arch="lstm", n=3000):
 def test_batched_scan_matches_single_stream_capture(arch):
     model, ids = _setup(arch)
     names = model.config.state_names()
-    batched = scan(model, ids, names, n_streams=8, warmup=256, window=128, keep_states=True)
+    batched = scan(model, ids, names, n_streams=8, warmup=256, window=128, keep_states=True,
+                   matmul_dtype=torch.float32)
     single = capture(model, torch.from_numpy(ids), names).states
     assert all((batched.states[n] - single[n][0]).abs().max() < 1e-4 for n in names)
 
 
+@pytest.mark.parametrize("arch", ["lstm", "gru", "rnn"])
+def test_bfloat16_scan_stays_close_to_the_exact_states(arch):
+    model, ids = _setup(arch)
+    names = model.config.state_names()
+    batched = scan(model, ids, names, n_streams=8, keep_states=True, matmul_dtype=torch.bfloat16)
+    single = capture(model, torch.from_numpy(ids), names).states
+    assert all((batched.states[n] - single[n][0]).abs().mean() < 5e-3 for n in names)
+    assert all((batched.states[n] - single[n][0]).abs().max() < 0.1 for n in names)
+
+
+def test_scan_windows_need_not_divide_the_chunks():
+    model, ids = _setup(n=1500)  # 8 streams of 192 characters, read in windows of 128 + 64 after 128 + 128 + 44
+    batched = scan(model, ids, ["layers.1.c"], n_streams=8, warmup=300, window=128, keep_states=True,
+                   matmul_dtype=torch.float32)
+    single = capture(model, torch.from_numpy(ids), ["layers.1.c"]).states["layers.1.c"][0]
+    assert batched.states["layers.1.c"].shape == single.shape
+    assert (batched.states["layers.1.c"][:192] - single[:192]).abs().max() < 1e-5  # the first stream is exact
+    assert (batched.states["layers.1.c"] - single).abs().mean() < 1e-3
+
+
 def test_top_examples_are_the_peaks_of_distinct_segments():
     model, ids = _setup()
-    result = scan(model, ids, ["layers.1.h"], n_streams=8, k=10)
+    result = scan(model, ids, ["layers.1.h"], n_streams=8, k=10, matmul_dtype=torch.float32)
     values = capture(model, torch.from_numpy(ids), ["layers.1.h"]).states["layers.1.h"][0]  # (N, U)
     top = result.top["layers.1.h"]
     assert torch.allclose(top.values[0], values.max(0).values, atol=1e-5)

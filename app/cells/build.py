@@ -23,6 +23,7 @@ from app.cells.ranking import Hypothesis, rank_units, screen_block
 from app.cells.scan import scan
 from app.cells.store import SAMPLE_FILE, save_store
 from app.engine.checkpoint import load_model_dir
+from app.engine.stepwise import fast_matmul_dtype
 
 
 def top_level_starts(text: str) -> np.ndarray:
@@ -82,7 +83,8 @@ def hypotheses_for(text: str) -> list[Hypothesis]:
     return [Hypothesis(f.name, f.kind, compute_feature(f.name, text)) for f in FEATURES.values()]
 
 
-def build(model_dir: Path, corpus_root: Path, sample_chars: int, resample: bool, top: int = 10, k: int = 20) -> dict:
+def build(model_dir: Path, corpus_root: Path, sample_chars: int, resample: bool, top: int = 10, k: int = 20,
+          matmul_dtype: torch.dtype | None = None) -> dict:
     loaded = load_model_dir(model_dir)
     sample_path = model_dir / SAMPLE_FILE
     if resample or not sample_path.is_file():
@@ -91,8 +93,9 @@ def build(model_dir: Path, corpus_root: Path, sample_chars: int, resample: bool,
     ids = loaded.vocab.encode(sample).ids
     names = loaded.model.config.state_names()
 
+    matmul_dtype = matmul_dtype or fast_matmul_dtype()
     started = time.perf_counter()
-    scanned = scan(loaded.model, ids, names, k=k, keep_states=True)
+    scanned = scan(loaded.model, ids, names, k=k, keep_states=True, matmul_dtype=matmul_dtype)
     scan_s = time.perf_counter() - started
     started = time.perf_counter()
     all_hypotheses = hypotheses_for(sample)
@@ -118,6 +121,7 @@ def build(model_dir: Path, corpus_root: Path, sample_chars: int, resample: bool,
         "hypotheses": [{"name": f.name, "kind": f.kind, "description": f.description} for f in FEATURES.values()],
         "absent": [h.name for h in all_hypotheses if h.is_constant],  # constant on the sample: nothing to rank
         "timing_s": {"scan": round(scan_s, 2), "rank": round(rank_s, 2)},
+        "scan_matmul_dtype": str(matmul_dtype).removeprefix("torch."),
         "cells": [{"hypothesis": s.hypothesis, "layer": int(s.state.split(".")[1]), "state": s.state.split(".", 2)[2],
                    "unit": s.unit, "metric": s.metric, "score": s.score, "sign": s.sign,
                    **({"spearman": s.spearman} if s.spearman is not None else {})}
@@ -134,11 +138,14 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--sample-chars", type=int, default=100_000)
     parser.add_argument("--resample", action="store_true", help="rebuild sample.txt from the corpus")
     parser.add_argument("--threads", type=int, default=None, help="torch threads (1 is fastest on a busy machine)")
+    parser.add_argument("--matmul", choices=["auto", "float32", "bfloat16"], default="auto",
+                        help="dtype of the scan's matrix products (auto: bfloat16 where the CPU has it natively)")
     args = parser.parse_args(argv)
+    matmul_dtype = None if args.matmul == "auto" else getattr(torch, args.matmul)
     if args.threads:
         torch.set_num_threads(args.threads)
     for model_dir in args.model_dirs:
-        summary = build(model_dir, args.corpus_root, args.sample_chars, args.resample)
+        summary = build(model_dir, args.corpus_root, args.sample_chars, args.resample, matmul_dtype=matmul_dtype)
         print(f"{summary['model']}: {summary['sample']['chars']:,} chars, scan {summary['timing_s']['scan']} s, "
               f"rank {summary['timing_s']['rank']} s")
         best = {}

@@ -17,6 +17,7 @@ import torch
 
 from app.engine.capture import capture
 from app.engine.model import CharRNN
+from app.engine.stepwise import fast_matmul_dtype
 
 SEGMENT = 64
 STEPWISE_MIN_STREAMS = 8  # from here on one explicit time loop beats the fused kernel plus recompute
@@ -50,20 +51,19 @@ def _merge_top(current: TopK | None, values: torch.Tensor, positions: torch.Tens
 
 def _segment_peaks(values: torch.Tensor, first_position: torch.Tensor, n_valid: torch.Tensor | None,
                    lowest: bool = False):
-    """Per segment of SEGMENT characters, each unit's max (or min) and where it is: (B * S, U) each.
+    """Per segment of SEGMENT characters, each unit's max (or min) and where it is: (S * B, U) each.
 
-    values (B, w, U) are w consecutive characters of each stream, starting at
-    first_position (B,); n_valid (B,) limits how many of them are real text (None: all).
+    values (w, B, U) are w consecutive characters of each stream (time-major: the reduction
+    runs over whole (B, U) blocks), starting at first_position (B,); n_valid (B,) limits
+    how many of them are real text (None: all).
     """
-    B, w, U = values.shape
-    extreme = (torch.min if lowest else torch.max)
-    seg_max, arg = extreme(values.reshape(B, w // SEGMENT, SEGMENT, U), dim=2)  # (B, S, U)
-    if n_valid is not None:  # redo the few streams that run past the end of the text, masked
-        short = torch.nonzero(n_valid < w).flatten()
-        beyond = torch.arange(w)[None, :] >= n_valid[short, None]  # (b, w)
-        masked = values[short].masked_fill(beyond[..., None], torch.inf if lowest else -torch.inf)
-        seg_max[short], arg[short] = extreme(masked.view(len(short), w // SEGMENT, SEGMENT, U), dim=2)
-    seg_start = first_position[:, None, None] + torch.arange(0, w, SEGMENT)[None, :, None]
+    w, B, U = values.shape
+    if n_valid is not None:  # characters past the end of the text can never be a peak
+        beyond = torch.arange(w)[:, None] >= n_valid[None, :]  # (w, B)
+        values = values.masked_fill(beyond[..., None], torch.inf if lowest else -torch.inf)
+    extreme = torch.min if lowest else torch.max
+    seg_max, arg = extreme(values.reshape(w // SEGMENT, SEGMENT, B, U), dim=1)  # (S, B, U)
+    seg_start = first_position[None, :, None] + torch.arange(0, w, SEGMENT)[:, None, None]  # (S, B, 1)
     return seg_max.reshape(-1, U), (seg_start + arg).reshape(-1, U)
 
 
@@ -75,20 +75,24 @@ def _finite(top: TopK, negate: bool = False) -> TopK:
 
 @torch.no_grad()
 def scan(model: CharRNN, ids: np.ndarray, names: Iterable[str], n_streams: int = 64, warmup: int = 256,
-         window: int = 256, k: int = 20, keep_states: bool = False, track_top: bool = True) -> ScanResult:
+         window: int = 256, k: int = 20, keep_states: bool = False, track_top: bool = True,
+         matmul_dtype: torch.dtype | None = None) -> ScanResult:
     """All requested states over a long text, B chunks at a time.
 
     Every stream reads `warmup` characters before its chunk (the first stream reads padding
     and has its state reset to zeros when its chunk begins, so it starts exactly like a
     single stream). Warm-up windows only advance the state: no gates, no bookkeeping.
+    `matmul_dtype` torch.bfloat16 runs the matrix products in bfloat16 (see stepwise.run_layer);
+    None picks it where the CPU multiplies bfloat16 natively: the states then differ from an
+    exact float32 capture by about 1e-3 on average, which the ranking and the choice of top
+    examples do not notice (and the examples' values are recomputed exactly when shown).
     """
     names = list(names)
     N = len(ids)
     window = -(-window // SEGMENT) * SEGMENT
-    warmup = -(-warmup // window) * window  # warm-up ends on a window boundary
     n_streams = max(1, min(n_streams, -(-N // SEGMENT)))
     chunk = -(-N // n_streams)
-    chunk = -(-chunk // window) * window  # each chunk is whole windows
+    chunk = -(-chunk // SEGMENT) * SEGMENT  # each chunk is whole segments; its last window may be short
     n_streams = -(-N // chunk)
     own_start = torch.arange(n_streams) * chunk  # (B,)
     steps = warmup + chunk
@@ -100,27 +104,34 @@ def scan(model: CharRNN, ids: np.ndarray, names: Iterable[str], n_streams: int =
     H = model.config.hidden_size
     arch = model.config.arch
     gate_names = [n for n in names if ".gates." in n and n.rsplit(".", 1)[-1] in SIGMOID_GATES[arch]]
-    kept = {name: torch.empty(n_streams, chunk, H) for name in names} if keep_states else {}
+    kept = {name: torch.empty(chunk, n_streams, H) for name in names} if keep_states else {}  # time-major
     sat = {name: torch.zeros(H, 2, dtype=torch.float64) for name in gate_names}
     result = ScanResult(n_chars=N)
+    stepwise = n_streams >= STEPWISE_MIN_STREAMS
+    if not stepwise:
+        matmul_dtype = torch.float32  # the fused single-stream kernels run in float32
+    elif matmul_dtype is None:
+        matmul_dtype = fast_matmul_dtype()
     state = None
     for start in range(0, warmup, window):
-        state = capture(model, inputs[:, start : start + window], (), state=state, with_final_state=True).final_state
+        state = capture(model, inputs[:, start : min(start + window, warmup)], (), state=state, with_final_state=True,
+                        stepwise=stepwise, matmul_dtype=matmul_dtype).final_state
     if state is not None:
         for value in state.values():
             value[0] = 0.0  # the first chunk starts the text: zero state, as a single stream would
     for offset in range(0, chunk, window):
-        out = capture(model, inputs[:, warmup + offset : warmup + offset + window], names, state=state,
-                      with_final_state=True, stepwise=n_streams >= STEPWISE_MIN_STREAMS)
+        w = min(window, chunk - offset)
+        out = capture(model, inputs[:, warmup + offset : warmup + offset + w], names, state=state,
+                      with_final_state=True, stepwise=stepwise, matmul_dtype=matmul_dtype)
         state = out.final_state
-        n_valid = (n_valid_total - offset).clamp(0, window)  # (B,)
-        partial = None if bool((n_valid == window).all()) else n_valid
+        n_valid = (n_valid_total - offset).clamp(0, w)  # (B,)
+        partial = None if bool((n_valid == w).all()) else n_valid
         for name in names:
-            states = out.states[name]  # (B, w, U)
+            states = out.states[name].transpose(0, 1)  # (w, B, U): the stepwise path's own layout, no copy
             if keep_states:
-                kept[name][:, offset : offset + window] = states
+                kept[name][offset : offset + w] = states
             if name in sat:
-                real = states if partial is None else states[torch.arange(window)[None, :] < n_valid[:, None]]
+                real = states if partial is None else states[torch.arange(w)[:, None] < n_valid[None, :]]
                 real = real.reshape(-1, H)
                 sat[name][:, 0] += torch.count_nonzero(real < LOW, dim=0)
                 sat[name][:, 1] += torch.count_nonzero(real > HIGH, dim=0)
@@ -134,5 +145,5 @@ def scan(model: CharRNN, ids: np.ndarray, names: Iterable[str], n_streams: int =
         result.top[name] = _finite(result.top[name])
         result.bottom[name] = _finite(result.bottom[name], negate=True)
     result.saturation = {name: (counts / N).float() for name, counts in sat.items()}
-    result.states = {name: values.view(-1, H)[:N] for name, values in kept.items()}
+    result.states = {name: values.transpose(0, 1).reshape(-1, H)[:N] for name, values in kept.items()}
     return result

@@ -73,13 +73,15 @@ def capture(
     with_logits: bool = False,
     with_final_state: bool = False,
     stepwise: bool = False,
+    matmul_dtype: torch.dtype = torch.float32,
 ) -> Capture:
     """Runs ids (B, T) or (T,) and returns the requested states for the requested units.
 
     Layers above the highest requested one run only when logits or the final state are
     asked for. `state` is a previous call's final_state, to continue a text in O(new chars).
     `stepwise` computes every state in one explicit time loop (stepwise.py): faster than
-    the fused kernel plus recompute when many streams run at once.
+    the fused kernel plus recompute when many streams run at once; with it, `matmul_dtype`
+    torch.bfloat16 runs the matrix products in bfloat16 (approximate: for batch scans).
     """
     cfg = model.config
     if ids.dim() == 1:
@@ -110,8 +112,8 @@ def capture(
         kinds = wanted.get(layer, [])
         derived = [k for k in kinds if k != "h"]
         one_hot = layer == 0 and model.embedding is None
-        if stepwise and kinds:
-            out, others, last = run_layer(cfg.arch, module, x, ids, one_hot, init, set(derived))
+        if stepwise:
+            out, others, last = run_layer(cfg.arch, module, x, ids, one_hot, init, set(derived), matmul_dtype)
             states.update({f"layers.{layer}.{k}": pick(v) for k, v in others.items()})
             derived = []
         else:

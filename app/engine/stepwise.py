@@ -5,8 +5,13 @@ product, so stepping in Python costs little, and the loop yields the gates and t
 cell state as it goes: nothing has to be recomputed afterwards. For a single stream the
 fused PyTorch kernel plus the recompute in capture.py is faster, so capture() uses this
 only when asked (the batched scan asks).
+
+Everything here is time-major, (T, B, ...), so that each step reads and writes one
+contiguous block; callers get (B, T, ...) views of the same memory.
 """
 from __future__ import annotations
+
+from functools import cache
 
 import torch
 import torch.nn.functional as F
@@ -14,9 +19,11 @@ import torch.nn.functional as F
 from app.engine.model import GATES
 from app.engine.vocab import UNKNOWN_INDEX
 
+LSTM_SIGMOID_FIRST = (0, 1, 3, 2)  # i, f, o, g: the three sigmoid gates side by side, then tanh
+
 
 def project_input(w_ih: torch.Tensor, x: torch.Tensor, ids: torch.Tensor, one_hot: bool) -> torch.Tensor:
-    """w_ih (R, in) applied to every step at once: (B, T, R)."""
+    """w_ih (R, in) applied to every step at once: (*ids.shape, R)."""
     if one_hot:  # a column lookup replaces the one-hot matmul; the unknown symbol's input is all zeros
         table = w_ih.t().clone()  # (V, R)
         table[UNKNOWN_INDEX] = 0.0
@@ -24,66 +31,99 @@ def project_input(w_ih: torch.Tensor, x: torch.Tensor, ids: torch.Tensor, one_ho
     return x @ w_ih.t()
 
 
-def input_projection(module, x: torch.Tensor, ids: torch.Tensor, one_hot: bool) -> torch.Tensor:
-    """W_ih x_t + b_ih for every step at once: (B, T, G*H)."""
-    return project_input(module.weight_ih_l0, x, ids, one_hot) + module.bias_ih_l0
+@cache
+def fast_matmul_dtype() -> torch.dtype:
+    """bfloat16 where oneDNN multiplies it natively (AVX-512 BF16, AMX), else float32.
+
+    Without native support bfloat16 products are emulated and slower than float32.
+    """
+    try:
+        native = bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())
+    except (AttributeError, RuntimeError):  # a torch build without oneDNN
+        native = False
+    return torch.bfloat16 if native else torch.float32
+
+
+def _gate_blocks(tensor: torch.Tensor, order: tuple[int, ...], H: int) -> torch.Tensor:
+    """Reorders the gate blocks of a (G*H, ...) weight or (G*H,) bias."""
+    return torch.cat([tensor[g * H : (g + 1) * H] for g in order])
 
 
 @torch.no_grad()
 def run_layer(arch: str, module, x: torch.Tensor, ids: torch.Tensor, one_hot: bool, init,
-              want: set[str]) -> tuple[torch.Tensor, dict[str, torch.Tensor], object]:
+              want: set[str], matmul_dtype: torch.dtype = torch.float32
+              ) -> tuple[torch.Tensor, dict[str, torch.Tensor], object]:
     """One layer over (B, T): h (B, T, H), the wanted other states {kind: (B, T, H)}, and the final state.
 
     `init` is what the fused module takes: (h0, c0) for an LSTM, h0 otherwise, each (1, B, H).
+    `matmul_dtype` torch.bfloat16 runs the matrix products in bfloat16 (float32 accumulation,
+    pre-activations rounded to bfloat16 once; CPUs with AMX or AVX-512 BF16 run them several
+    times faster); the states, the gates and the cell-state recurrence stay float32.
     """
     B, T, _ = x.shape
     H = module.hidden_size
-    xp = input_projection(module, x, ids, one_hot).transpose(0, 1).contiguous()  # (T, B, G*H)
-    w_hh_t = module.weight_hh_l0.t()  # (H, G*H)
-    b_hh = module.bias_hh_l0
+    dt = matmul_dtype
+    order = LSTM_SIGMOID_FIRST if arch == "lstm" else tuple(range(len(GATES[arch]) or 1))
+    w_ih = _gate_blocks(module.weight_ih_l0, order, H)
+    w_hh_t = _gate_blocks(module.weight_hh_l0, order, H).t().to(dt)  # (H, G*H)
+    b_ih, b_hh = _gate_blocks(module.bias_ih_l0, order, H), _gate_blocks(module.bias_hh_l0, order, H)
+    bias = b_ih if arch == "gru" else b_ih + b_hh  # GRU: b_hn sits inside r * (...)
+    if one_hot:  # one row of a (V, G*H) table per step: no (T, B, G*H) tensor ever materialises
+        table = w_ih.t() + bias  # (V, G*H): column v of W_ih is the one-hot input v's projection
+        table[UNKNOWN_INDEX] = bias  # the unknown symbol has no input, only the biases
+        table = table.to(dt)
+        ids_tm = ids.t().contiguous()  # (T, B)
+
+        def step_input(t: int) -> torch.Tensor:  # W_ih x_t + biases: (B, G*H)
+            return torch.index_select(table, 0, ids_tm[t])
+    else:
+        x_tm = x.transpose(0, 1).reshape(T * B, -1)  # (T*B, in)
+        xp = torch.addmm(bias.to(dt), x_tm.to(dt), w_ih.t().to(dt)).view(T, B, -1)  # (T, B, G*H)
+
+        def step_input(t: int) -> torch.Tensor:
+            return xp[t]
+
+    def recurrent(h: torch.Tensor, base: torch.Tensor) -> torch.Tensor:  # base + h W_hh^T: (B, G*H), in dt
+        return torch.addmm(base, h.to(dt), w_hh_t)
+
     hs = torch.empty(T, B, H)
-    gate_names = GATES[arch]
     keep_gates = any(k.startswith("gates.") for k in want)
-    gates_out = torch.empty(T, B, len(gate_names) * H) if keep_gates else None
+    gates_out = torch.empty(T, B, len(order) * H) if keep_gates else None
     cs = torch.empty(T, B, H) if "c" in want else None
     if arch == "lstm":
         h, c = init[0][0], init[1][0]
-        xp += b_hh  # both biases add before the nonlinearity
+        act = torch.empty(B, 4 * H)
         for t in range(T):
-            z = torch.addmm(xp[t], h, w_hh_t)  # (B, 4H) pre-activations of i, f, g, o
-            act = torch.sigmoid(z)
-            torch.tanh(z[:, 2 * H : 3 * H], out=act[:, 2 * H : 3 * H])
-            c = torch.addcmul(act[:, H : 2 * H] * c, act[:, :H], act[:, 2 * H : 3 * H])
-            h = act[:, 3 * H :] * torch.tanh(c)
-            hs[t] = h
-            if cs is not None:
-                cs[t] = c
-            if gates_out is not None:
-                gates_out[t] = act
-        final = (h.unsqueeze(0), c.unsqueeze(0))
+            z = recurrent(h, step_input(t))  # (B, 4H) pre-activations of i, f, o, g
+            a = gates_out[t] if gates_out is not None else act
+            torch.sigmoid(z[:, : 3 * H], out=a[:, : 3 * H])
+            torch.tanh(z[:, 3 * H :], out=a[:, 3 * H :])
+            c = torch.addcmul(a[:, H : 2 * H] * c, a[:, :H], a[:, 3 * H :], out=cs[t] if cs is not None else None)
+            h = torch.mul(a[:, 2 * H : 3 * H], torch.tanh(c), out=hs[t])
+        final = (h.unsqueeze(0).clone(), c.unsqueeze(0).clone())
     elif arch == "gru":
         h = init[0]
+        b_hh = b_hh.to(dt)
         for t in range(T):
-            hh = torch.addmm(b_hh, h, w_hh_t)  # (B, 3H): W_h{r,z,n} h + b_h{r,z,n}
-            rz = torch.sigmoid(xp[t, :, : 2 * H] + hh[:, : 2 * H])
-            n = torch.tanh(torch.addcmul(xp[t, :, 2 * H :], rz[:, :H], hh[:, 2 * H :]))
-            h = torch.addcmul(n, rz[:, H:], h - n)  # (1 - z) n + z h
-            hs[t] = h
+            hh = recurrent(h, b_hh).float()  # (B, 3H): W_h{r,z,n} h + b_h{r,z,n}
+            xt = step_input(t).float()  # (B, 3H): W_i{r,z,n} x + b_i{r,z,n}
+            rz = torch.sigmoid(xt[:, : 2 * H] + hh[:, : 2 * H])
+            n = torch.tanh(torch.addcmul(xt[:, 2 * H :], rz[:, :H], hh[:, 2 * H :]))
+            h = torch.addcmul(n, rz[:, H:], h - n, out=hs[t])  # (1 - z) n + z h
             if gates_out is not None:
                 gates_out[t, :, : 2 * H] = rz
                 gates_out[t, :, 2 * H :] = n
-        final = h.unsqueeze(0)
+        final = h.unsqueeze(0).clone()
     else:
         h = init[0]
-        xp += b_hh
         for t in range(T):
-            h = torch.tanh(torch.addmm(xp[t], h, w_hh_t))
-            hs[t] = h
-        final = h.unsqueeze(0)
+            h = torch.tanh(recurrent(h, step_input(t)), out=hs[t])
+        final = h.unsqueeze(0).clone()
     others: dict[str, torch.Tensor] = {}
     if cs is not None:
         others["c"] = cs.transpose(0, 1)
-    for k, g in enumerate(gate_names):
+    for k, g in enumerate(GATES[arch]):
         if f"gates.{g}" in want:
-            others[f"gates.{g}"] = gates_out[:, :, k * H : (k + 1) * H].transpose(0, 1)
+            block = order.index(k)
+            others[f"gates.{g}"] = gates_out[:, :, block * H : (block + 1) * H].transpose(0, 1)
     return hs.transpose(0, 1), others, final
