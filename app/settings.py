@@ -19,6 +19,8 @@ class Settings(BaseSettings):
     max_text_length: int = Field(100_000, ge=1, description="Longest text accepted, in characters")
     max_values: int = Field(5_000_000, ge=1, description="Most activation values (characters x units) in one response")
     max_rank_chars: int = Field(50_000, ge=1, description="Longest text ranked on the fly (POST .../cells)")
+    compute_slots: int = Field(1, ge=1, description="Requests whose model computations run at once; the others "
+                               "wait their turn (one chunk at a time). Each computation already uses torch_threads cores")
     rank_slots: int = Field(1, ge=1, description="On-the-fly rankings computed at once (each holds ~0.5 GB)")
     rank_wait_s: float = Field(30.0, ge=0, description="How long a ranking waits for a free slot before a 503")
     log_level: str = "info"

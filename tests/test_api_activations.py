@@ -176,3 +176,36 @@ def test_topk_larger_than_a_tiny_vocabulary_returns_every_character(tmp_path):
     with TestClient(create_app(Settings(models_dir=tmp_path))) as c:
         body = c.post("/api/activations", json={"model": "ab", "text": "abba", "topk": 10}).json()
     assert sorted(p["char"] for p in body["predictions"][0]) == ["a", "b"]
+
+
+class _CountingTurns:
+    """Stands in for the app's compute slots: counts the turns taken."""
+
+    def __init__(self):
+        import threading
+
+        self.lock, self.turns = threading.Lock(), 0
+
+    def __enter__(self):
+        with self.lock:
+            self.turns += 1
+
+    def __exit__(self, *exc):
+        return None
+
+
+def test_every_model_computation_takes_a_turn_at_the_compute_slots(client):
+    from concurrent.futures import ThreadPoolExecutor
+
+    turns = _CountingTurns()
+    original, client.app.state.compute_slots = client.app.state.compute_slots, turns
+    try:
+        text = "x" * 1000  # chunks of 256 + 512 + 232 characters
+        with ThreadPoolExecutor(max_workers=3) as pool:
+            plain = list(pool.map(lambda _: _post(client, text=text).status_code, range(3)))
+        streamed = client.post("/api/activations/stream", json={"model": "tiny-lstm", "text": text})
+        sampled = client.post("/api/sample", json={"model": "tiny-lstm", "length": 5})
+    finally:
+        client.app.state.compute_slots = original
+    assert plain == [200] * 3 and streamed.status_code == 200 and sampled.status_code == 200
+    assert turns.turns == 3 * 3 + 3 + 5  # one per chunk, one per sampled character

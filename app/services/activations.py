@@ -9,6 +9,7 @@ import json
 import logging
 import math
 from collections.abc import Iterator
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 
 import numpy as np
@@ -61,13 +62,15 @@ def _top_predictions(probs: torch.Tensor, loaded: LoadedModel, k: int) -> list[l
 
 
 def activation_chunks(loaded: LoadedModel, encoded: Encoded, sel: ResolvedSelection, topk: int,
-                      with_bits: bool) -> Iterator[Chunk]:
+                      with_bits: bool, turn: AbstractContextManager = nullcontext()) -> Iterator[Chunk]:
+    """`turn` is held around each chunk's model computation (the app's compute slots)."""
     ids = torch.from_numpy(encoded.ids)
     need_logits = topk > 0 or with_bits
     state = None
     for start, end in chunk_bounds(len(ids)):
-        result = capture(loaded.model, ids[start:end], [sel.name], sel.units, state,
-                         with_logits=need_logits, with_final_state=True)
+        with turn:
+            result = capture(loaded.model, ids[start:end], [sel.name], sel.units, state,
+                             with_logits=need_logits, with_final_state=True)
         state = result.final_state
         values = np.round(result.states[sel.name][0].numpy().astype(np.float64), DECIMALS).tolist()
         top = bits = None
@@ -84,10 +87,11 @@ def activation_chunks(loaded: LoadedModel, encoded: Encoded, sel: ResolvedSelect
         yield Chunk(start=start, values=values, top=top, bits=bits)
 
 
-def collect(loaded: LoadedModel, text: str, sel: ResolvedSelection, topk: int, with_bits: bool) -> dict:
+def collect(loaded: LoadedModel, text: str, sel: ResolvedSelection, topk: int, with_bits: bool,
+            turn: AbstractContextManager = nullcontext()) -> dict:
     encoded = loaded.vocab.encode(text)
     values, top, bits = [], [], []
-    for chunk in activation_chunks(loaded, encoded, sel, topk, with_bits):
+    for chunk in activation_chunks(loaded, encoded, sel, topk, with_bits, turn):
         values.extend(chunk.values)
         top.extend(chunk.top or [])
         bits.extend(chunk.bits or [])
@@ -103,19 +107,20 @@ def metadata_line(loaded: LoadedModel, text_length: int, sel: ResolvedSelection,
                        "units": sel.units, "length": text_length, "unknown": unknown}) + "\n"
 
 
-def ndjson_lines(loaded: LoadedModel, text: str, sel: ResolvedSelection, topk: int, with_bits: bool) -> Iterator[str]:
+def ndjson_lines(loaded: LoadedModel, text: str, sel: ResolvedSelection, topk: int, with_bits: bool,
+                 turn: AbstractContextManager = nullcontext()) -> Iterator[str]:
     encoded = loaded.vocab.encode(text)
     yield metadata_line(loaded, len(text), sel, encoded.unknown)
     try:
-        yield from _character_lines(loaded, text, encoded, sel, topk, with_bits)
+        yield from _character_lines(loaded, text, encoded, sel, topk, with_bits, turn)
     except Exception as exc:  # the 200 status is already sent: tell the client in-band instead of cutting it off
         log.exception("stream for %s failed", loaded.name)
         yield json.dumps({"error": f"internal error while computing activations: {type(exc).__name__}"}) + "\n"
 
 
 def _character_lines(loaded: LoadedModel, text: str, encoded: Encoded, sel: ResolvedSelection, topk: int,
-                     with_bits: bool) -> Iterator[str]:
-    for chunk in activation_chunks(loaded, encoded, sel, topk, with_bits):
+                     with_bits: bool, turn: AbstractContextManager) -> Iterator[str]:
+    for chunk in activation_chunks(loaded, encoded, sel, topk, with_bits, turn):
         lines = []
         for offset, row in enumerate(chunk.values):
             i = chunk.start + offset

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from contextlib import AbstractContextManager, nullcontext
 
 import numpy as np
 
@@ -13,13 +14,17 @@ from app.services.activations import DECIMALS
 from app.services.selection import ResolvedSelection
 
 
-def sample_lines(loaded: LoadedModel, request: SampleRequest, sel: ResolvedSelection) -> Iterator[str]:
+def sample_lines(loaded: LoadedModel, request: SampleRequest, sel: ResolvedSelection,
+                 turn: AbstractContextManager = nullcontext()) -> Iterator[str]:
+    """`turn` is held while each character is computed (the app's compute slots)."""
     yield json.dumps({"model": loaded.name, "layer": sel.layer, "state": sel.state, "name": sel.name,
                       "units": sel.units, "length": request.length, "prime": request.prime,
                       "unknown": loaded.vocab.encode(request.prime).unknown}) + "\n"
     generated = sample(loaded.model, loaded.vocab, request.prime, request.length, request.temperature,
                        request.seed, [sel.name], sel.units)
-    for i, step in enumerate(generated):
+    for i in range(request.length):
+        with turn:
+            step = next(generated)
         values = np.round(step.states[sel.name].numpy().astype(np.float64), DECIMALS).tolist()
         yield json.dumps({"i": i, "char": step.char, "values": values, "p": round(step.p, DECIMALS)},
                          ensure_ascii=False) + "\n"
