@@ -89,10 +89,10 @@ def screen_block(acts: torch.Tensor, hypotheses: list[Hypothesis]) -> dict[str, 
     binary = [h for h in hypotheses if h.kind == "binary"]
     numeric = [h for h in hypotheses if h.kind == "numeric"]
     if binary:
-        lo, hi = acts.min(0).values, acts.max(0).values
+        lo, hi = acts.amin(0), acts.amax(0)
         scale = (BINS - 1) / torch.where(hi > lo, hi - lo, torch.ones_like(hi))
-        bins = ((acts - lo) * scale).round_().to(torch.int64).clamp_(0, BINS - 1)
-        bins += torch.arange(U) * BINS  # (N, U) flat bin index per unit
+        bins = ((acts - lo) * scale).round_().clamp_(0, BINS - 1)  # (N, U) in [0, BINS - 1]
+        bins = bins.add_(torch.arange(U) * BINS).to(torch.int64)  # flat bin index per unit; exact in float32
         total = torch.bincount(bins.view(-1), minlength=U * BINS).view(U, BINS).double()
         for h in binary:
             labels = torch.from_numpy(np.asarray(h.values, dtype=bool))
@@ -107,10 +107,11 @@ def screen_block(acts: torch.Tensor, hypotheses: list[Hypothesis]) -> dict[str, 
             below = torch.cumsum(neg, dim=1) - neg  # negatives strictly below each bin
             auroc = (pos * (below + 0.5 * neg)).sum(1) / (n_pos * n_neg)
             out[h.name] = (auroc - 0.5).float()
-    if numeric:
-        z_acts = _standardize(acts.double())
+    if numeric:  # float32 is plenty for a screen: the best candidates are rescored exactly
         features = torch.from_numpy(np.stack([np.asarray(h.values, dtype=np.float64) for h in numeric], axis=1))
-        r = z_acts.t() @ _standardize(features)  # (U, F)
+        z_features = _standardize(features).float()  # (N, F), centred: so acts need no centring
+        norm = torch.linalg.vector_norm(acts - acts.mean(0), dim=0)  # (U,)
+        r = (acts.t() @ z_features) / torch.where(norm > 0, norm, torch.ones_like(norm))[:, None]  # (U, F)
         for j, h in enumerate(numeric):
             out[h.name] = r[:, j].float()
     return out
