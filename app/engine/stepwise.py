@@ -74,17 +74,20 @@ def run_layer(arch: str, module, x: torch.Tensor, ids: torch.Tensor, one_hot: bo
         table = table.to(dt)
         ids_tm = ids.t().contiguous()  # (T, B)
 
-        def step_input(t: int) -> torch.Tensor:  # W_ih x_t + biases: (B, G*H)
+        def step_input(t: int) -> torch.Tensor:  # W_ih x_t + biases: (B, G*H), a fresh tensor
             return torch.index_select(table, 0, ids_tm[t])
     else:
         x_tm = x.transpose(0, 1).reshape(T * B, -1)  # (T*B, in)
         xp = torch.addmm(bias.to(dt), x_tm.to(dt), w_ih.t().to(dt)).view(T, B, -1)  # (T, B, G*H)
 
-        def step_input(t: int) -> torch.Tensor:
+        def step_input(t: int) -> torch.Tensor:  # a row of xp, which is read once: free to overwrite
             return xp[t]
 
     def recurrent(h: torch.Tensor, base: torch.Tensor) -> torch.Tensor:  # base + h W_hh^T: (B, G*H), in dt
         return torch.addmm(base, h.to(dt), w_hh_t)
+
+    def recurrent_into(h: torch.Tensor, base: torch.Tensor) -> torch.Tensor:  # the same, written over base
+        return base.addmm_(h.to(dt), w_hh_t)
 
     hs = torch.empty(T, B, H)
     keep_gates = any(k.startswith("gates.") for k in want)
@@ -94,7 +97,7 @@ def run_layer(arch: str, module, x: torch.Tensor, ids: torch.Tensor, one_hot: bo
         h, c = init[0][0], init[1][0]
         act = torch.empty(B, 4 * H)
         for t in range(T):
-            z = recurrent(h, step_input(t))  # (B, 4H) pre-activations of i, f, o, g
+            z = recurrent_into(h, step_input(t))  # (B, 4H) pre-activations of i, f, o, g
             a = gates_out[t] if gates_out is not None else act
             torch.sigmoid(z[:, : 3 * H], out=a[:, : 3 * H])
             torch.tanh(z[:, 3 * H :], out=a[:, 3 * H :])
@@ -117,7 +120,7 @@ def run_layer(arch: str, module, x: torch.Tensor, ids: torch.Tensor, one_hot: bo
     else:
         h = init[0]
         for t in range(T):
-            h = torch.tanh(recurrent(h, step_input(t)), out=hs[t])
+            h = torch.tanh(recurrent_into(h, step_input(t)), out=hs[t])
         final = h.unsqueeze(0).clone()
     others: dict[str, torch.Tensor] = {}
     if cs is not None:
