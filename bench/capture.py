@@ -87,7 +87,8 @@ def main() -> None:
     hs, cs = run_naive()
     got = run_capture()
     assert (got[f"layers.{L - 1}.h"][0] - top_fused).abs().max() < 1e-4
-    assert (got[f"layers.{L - 1}.c"][0] - cs[:, L - 1]).abs().max() < 1e-4
+    c_naive = cs[:, L - 1]  # the cell state is unbounded (a counter can reach tens), so compare relatively
+    assert ((got[f"layers.{L - 1}.c"][0] - c_naive).abs() / (1 + c_naive.abs())).max() < 1e-4
 
     T = ids.shape[1]
     rates = {}
