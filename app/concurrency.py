@@ -12,10 +12,6 @@ import threading
 from fastapi import Request
 
 
-def compute_slots(slots: int) -> threading.BoundedSemaphore:
-    return threading.BoundedSemaphore(slots)
-
-
 def get_compute_slots(request: Request) -> threading.BoundedSemaphore:
     """Dependency: the running app's compute slots (held around every model computation of a request)."""
     return request.app.state.compute_slots

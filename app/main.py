@@ -11,7 +11,6 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.staticfiles import StaticFiles
 
 from app.api import activations, cells, docs, health, models, pages, sample
-from app.concurrency import compute_slots
 from app.errors import install_error_handlers
 from app.registry import ModelRegistry
 from app.security import SecurityHeadersMiddleware
@@ -38,7 +37,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app = FastAPI(title="Cell Explorer", version="0.1.0", description=DESCRIPTION, lifespan=lifespan,
                   docs_url=None, redoc_url=None)
     app.state.settings = settings
-    app.state.compute_slots = compute_slots(settings.compute_slots)
+    app.state.compute_slots = threading.BoundedSemaphore(settings.compute_slots)  # see app/concurrency.py
     app.state.rank_slots = threading.BoundedSemaphore(settings.rank_slots)  # bounds memory, not just CPU
     app.state.registry = ModelRegistry()  # replaced in the lifespan
     app.add_middleware(SecurityHeadersMiddleware)

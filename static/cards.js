@@ -2,7 +2,7 @@
 
 import { getJson } from "./ndjson.js";
 import { scaleFor } from "./colors.js";
-import { ui, fmtInt } from "./dom.js";
+import { ui, fmtInt, appendTerms } from "./dom.js";
 import { S } from "./state.js";
 import { A } from "./analyse.js";
 import { unitSeries } from "./views.js";
@@ -25,13 +25,7 @@ export function updateUnitCard() {
     ["min", min.toFixed(3)], ["max", max.toFixed(3)], ["mean", (sum / ys.length).toFixed(3)],
     [gate ? "open (> 0.5)" : "positive", `${((100 * above) / ys.length).toFixed(0)}% of characters`],
   ];
-  for (const [k, v] of rows) {
-    const dt = document.createElement("dt");
-    dt.textContent = k;
-    const dd = document.createElement("dd");
-    dd.textContent = v;
-    ui.unitStats.append(dt, dd);
-  }
+  appendTerms(ui.unitStats, rows);
 }
 
 export async function loadModelDetails(name) {
@@ -57,12 +51,6 @@ export async function loadModelDetails(name) {
     ["test bits/char", typeof detail.test_bpc === "number" ? detail.test_bpc.toFixed(3) : "—"],
     ["n-gram baseline", typeof detail.ngram_test_bpc === "number" ? detail.ngram_test_bpc.toFixed(3) : "—"],
   ];
-  for (const [k, v] of facts) {
-    const dt = document.createElement("dt");
-    dt.textContent = k;
-    const dd = document.createElement("dd");
-    dd.textContent = v;
-    ui.modelFacts.append(dt, dd);
-  }
+  appendTerms(ui.modelFacts, facts);
   ui.modelCard.textContent = detail.card || "(no model card)";
 }

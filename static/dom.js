@@ -24,6 +24,17 @@ export function clampInt(value, lo, hi, fallback) {
   return Math.min(hi, Math.max(lo, n));
 }
 
+/** Appends a <dt>/<dd> pair per [term, value] row to a <dl>, as text. */
+export function appendTerms(dl, rows) {
+  for (const [term, value] of rows) {
+    const dt = document.createElement("dt");
+    dt.textContent = term;
+    const dd = document.createElement("dd");
+    dd.textContent = value;
+    dl.append(dt, dd);
+  }
+}
+
 export function setStatus(node, text) {
   node.textContent = text;
 }

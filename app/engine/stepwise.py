@@ -22,12 +22,20 @@ from app.engine.vocab import UNKNOWN_INDEX
 LSTM_SIGMOID_FIRST = (0, 1, 3, 2)  # i, f, o, g: the three sigmoid gates side by side, then tanh
 
 
+def one_hot_table(w_ih: torch.Tensor, bias: torch.Tensor | None = None) -> torch.Tensor:
+    """(V, R): row v is w_ih (R, V) applied to the one-hot input v, plus bias; a lookup replaces the matmul.
+
+    The unknown symbol has no input, so its row is the bias alone (zeros without one).
+    """
+    table = w_ih.t().clone() if bias is None else w_ih.t() + bias
+    table[UNKNOWN_INDEX] = 0.0 if bias is None else bias
+    return table
+
+
 def project_input(w_ih: torch.Tensor, x: torch.Tensor, ids: torch.Tensor, one_hot: bool) -> torch.Tensor:
     """w_ih (R, in) applied to every step at once: (*ids.shape, R)."""
-    if one_hot:  # a column lookup replaces the one-hot matmul; the unknown symbol's input is all zeros
-        table = w_ih.t().clone()  # (V, R)
-        table[UNKNOWN_INDEX] = 0.0
-        return F.embedding(ids, table)
+    if one_hot:
+        return F.embedding(ids, one_hot_table(w_ih))
     return x @ w_ih.t()
 
 
@@ -69,9 +77,7 @@ def run_layer(arch: str, module, x: torch.Tensor, ids: torch.Tensor, one_hot: bo
     b_ih, b_hh = _gate_blocks(module.bias_ih_l0, order, H), _gate_blocks(module.bias_hh_l0, order, H)
     bias = b_ih if arch == "gru" else b_ih + b_hh  # GRU: b_hn sits inside r * (...)
     if one_hot:  # one row of a (V, G*H) table per step: no (T, B, G*H) tensor ever materialises
-        table = w_ih.t() + bias  # (V, G*H): column v of W_ih is the one-hot input v's projection
-        table[UNKNOWN_INDEX] = bias  # the unknown symbol has no input, only the biases
-        table = table.to(dt)
+        table = one_hot_table(w_ih, bias).to(dt)  # (V, G*H)
         ids_tm = ids.t().contiguous()  # (T, B)
 
         def step_input(t: int) -> torch.Tensor:  # W_ih x_t + biases: (B, G*H), a fresh tensor
