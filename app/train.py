@@ -43,7 +43,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> None:
-    args = vars(build_parser().parse_args(argv))
+    parser = build_parser()
+    args = vars(parser.parse_args(argv))
     finalize_only = args.pop("finalize")
     baseline_only = args.pop("baseline_only")
     max_order = args.pop("ngram_max_order")
@@ -53,7 +54,10 @@ def main(argv: list[str] | None = None) -> None:
         return
     trainer.command = "python -m app.train " + " ".join(shlex.quote(a) for a in (argv if argv is not None else sys.argv[1:]))
     if not finalize_only:
-        summary = trainer.run()
+        try:
+            summary = trainer.run()
+        except ValueError as exc:  # a setting this machine cannot run: say so instead of a traceback
+            parser.error(str(exc))
         print(json.dumps(summary))
         if summary["step"] < trainer.cfg.max_steps:
             return  # interrupted: resume later with the same command

@@ -96,5 +96,5 @@ def test_stepwise_capture_equals_fused_capture(arch, vocab):
     tol = 5e-5  # two float32 summation orders, through saturating weights (x3) and two layers
     for name in names:
         assert (fused.states[name] - stepwise.states[name]).abs().max() < tol, name
-    assert (fused.logits - stepwise.logits).abs().max() < tol
+    assert ((fused.logits - stepwise.logits).abs() / (1 + fused.logits.abs())).max() < tol  # logits are unbounded
     assert all((fused.final_state[k] - stepwise.final_state[k]).abs().max() < tol for k in fused.final_state)

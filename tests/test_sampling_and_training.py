@@ -7,6 +7,7 @@ import torch
 from app.engine.data import Splits, split_corpus, stream_batches, CorpusFile
 from app.engine.ngram import KneserNey, fit_best_ngram
 from app.engine.sampling import sample
+from app.engine.stepwise import fast_matmul_dtype
 from app.engine.training import TrainConfig, Trainer, evaluate_bpc
 from tests.conftest import make_model
 
@@ -105,16 +106,28 @@ def test_ngram_search_tries_at_least_eight_orders_and_stops_when_longer_contexts
     assert len(result["orders_tried"]) == max(8, result["order"] + 2)
 
 
-def test_bf16_training_lowers_the_loss_too(tmp_path):
+def _bf16_config(tmp_path) -> TrainConfig:
     corpus = tmp_path / "corpus.txt"
     corpus.write_text("abcabcabd " * 400)
-    cfg = TrainConfig(name="b", corpus=[str(corpus)], out_dir=str(tmp_path / "m"), resume_dir=str(tmp_path / "ck"),
-                      hidden_size=16, batch_size=4, seq_len=16, max_steps=60, warmup_steps=5, lr=1e-2,
-                      eval_every=30, save_every=30, precision="bf16")
-    trainer = Trainer(cfg)
+    return TrainConfig(name="b", corpus=[str(corpus)], out_dir=str(tmp_path / "m"), resume_dir=str(tmp_path / "ck"),
+                       hidden_size=16, batch_size=4, seq_len=16, max_steps=60, warmup_steps=5, lr=1e-2,
+                       eval_every=30, save_every=30, precision="bf16")
+
+
+@pytest.mark.skipif(fast_matmul_dtype() != torch.bfloat16, reason="this CPU has no native bfloat16")
+def test_bf16_training_lowers_the_loss_too(tmp_path):
+    trainer = Trainer(_bf16_config(tmp_path))
     before = evaluate_bpc(trainer.model, trainer.val_ids)
     trainer.run()
     assert evaluate_bpc(trainer.model, trainer.val_ids) < before - 0.5
+
+
+def test_bf16_training_on_a_cpu_without_bfloat16_says_to_use_fp32(tmp_path, monkeypatch):
+    monkeypatch.setattr("app.engine.training.fast_matmul_dtype", lambda: torch.float32)
+    trainer = Trainer(_bf16_config(tmp_path))
+    with pytest.raises(ValueError, match="native bfloat16.*--precision fp32"):
+        trainer.run()
+    assert trainer.step == 0
 
 
 def test_train_command_caches_the_ngram_baseline_per_corpus_and_split(tmp_path, capsys):

@@ -24,6 +24,7 @@ from app.engine.card import render_card
 from app.engine.checkpoint import atomic_write_text, load_model_dir, save_model_dir, save_tensors, to_file_tensors, from_file_tensors
 from app.engine.data import batches_per_epoch, corpus_sha256, read_corpus, split_corpus, stream_batches
 from app.engine.model import CharRNN, ModelConfig, State, detach_state
+from app.engine.stepwise import fast_matmul_dtype
 from app.engine.vocab import Vocabulary
 
 LN2 = math.log(2)
@@ -206,6 +207,10 @@ class Trainer:
 
     def run(self) -> dict:
         cfg = self.cfg
+        if cfg.precision == "bf16" and fast_matmul_dtype() != torch.bfloat16:
+            # oneDNN has no bfloat16 LSTM without native support: it would fail on the first step
+            raise ValueError("precision bf16 needs a CPU with native bfloat16 (AVX-512 BF16 or AMX) and this one "
+                             "has none; train with precision fp32 (--precision fp32)")
         resumed = self.try_resume()
         previous = {sig: signal.signal(sig, self._request_stop) for sig in (signal.SIGINT, signal.SIGTERM)}
         per_epoch = batches_per_epoch(len(self.train_ids), cfg.batch_size, cfg.seq_len)
