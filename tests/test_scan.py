@@ -77,3 +77,39 @@ def test_text_shorter_than_k_segments_gives_fewer_examples():
     model, ids = _setup(n=100)
     result = scan(model, ids, ["layers.1.h"], k=20)
     assert result.top["layers.1.h"].values.shape[0] == 2 and int(result.top["layers.1.h"].positions.max()) < 100
+
+
+def _segment_reference(values: torch.Tensor, k: int, lowest: bool) -> tuple[torch.Tensor, torch.Tensor]:
+    """Brute force: each segment's extreme per unit, then the k best segments; values (N, U)."""
+    n, units = values.shape
+    fill = torch.inf if lowest else -torch.inf
+    padded = torch.cat([values, torch.full((-n % SEGMENT, units), fill)]).view(-1, SEGMENT, units)
+    extreme, where = padded.min(dim=1) if lowest else padded.max(dim=1)  # (S, U)
+    best, segment = torch.topk(extreme, k, dim=0, largest=not lowest)
+    return best, segment * SEGMENT + torch.gather(where, 0, segment)
+
+
+def test_streaming_top_and_bottom_examples_equal_a_brute_force_over_the_scanned_states():
+    model, ids = _setup(n=2900)  # 8 streams of 384: the last stream holds 212 characters, the last windows are partial
+    result = scan(model, ids, ["layers.1.c", "layers.0.h"], n_streams=8, window=128, k=7, keep_states=True)
+    for name in ("layers.1.c", "layers.0.h"):
+        for lowest, found in ((False, result.top[name]), (True, result.bottom[name])):
+            values, positions = _segment_reference(result.states[name], 7, lowest)
+            assert torch.equal(found.values, values), (name, lowest)
+            assert torch.equal(found.positions, positions), (name, lowest)
+
+
+def test_saturation_of_the_batched_path_counts_only_the_characters_of_the_text():
+    model, ids = _setup(n=2900)
+    result = scan(model, ids, ["layers.1.gates.i"], n_streams=8, window=128, keep_states=True)
+    gates = result.states["layers.1.gates.i"]  # (N, U)
+    expected = torch.stack([(gates < 0.1).float().mean(0), (gates > 0.9).float().mean(0)], dim=1)
+    assert torch.allclose(result.saturation["layers.1.gates.i"], expected, atol=1e-6)
+
+
+def test_kept_states_of_the_batched_path_are_a_view_in_text_order():
+    model, ids = _setup(n=2900)
+    result = scan(model, ids, ["layers.0.h"], n_streams=8, window=128, keep_states=True)
+    single = capture(model, torch.from_numpy(ids[:384]), ["layers.0.h"]).states["layers.0.h"][0]
+    assert result.states["layers.0.h"].shape == (2900, 16)
+    assert (result.states["layers.0.h"][:384] - single).abs().max() < 1e-5  # the first stream starts the text exactly

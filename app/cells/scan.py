@@ -39,37 +39,68 @@ class ScanResult:
     saturation: dict[str, torch.Tensor] = field(default_factory=dict)  # gate name -> (U, 2): left, right fraction
 
 
-def _merge_top(current: TopK | None, values: torch.Tensor, positions: torch.Tensor, k: int) -> TopK:
-    if current is not None:
-        values = torch.cat([current.values, values])
-        positions = torch.cat([current.positions, positions])
-    k = min(k, values.shape[0])
-    best, idx = torch.topk(values, k, dim=0)
-    return TopK(best, torch.gather(positions, 0, idx))
+class _StreamingTopK:
+    """Each unit's k highest (or lowest) values so far, at most one per segment of SEGMENT characters.
 
-
-def _segment_peaks(values: torch.Tensor, first_position: torch.Tensor, n_valid: torch.Tensor | None,
-                   lowest: bool = False):
-    """Per segment of SEGMENT characters, each unit's max (or min) and where it is: (S * B, U) each.
-
-    values (w, B, U) are w consecutive characters of each stream (time-major: the reduction
-    runs over whole (B, U) blocks), starting at first_position (B,); n_valid (B,) limits
-    how many of them are real text (None: all).
+    A window's candidates are its segment maxima, from one amax over whole (B, U) blocks;
+    the position of a peak inside its segment is looked up only for candidates that make the
+    top k, so the per-character work is one reduction.
     """
-    w, B, U = values.shape
-    if n_valid is not None:  # characters past the end of the text can never be a peak
-        beyond = torch.arange(w)[:, None] >= n_valid[None, :]  # (w, B)
-        values = values.masked_fill(beyond[..., None], torch.inf if lowest else -torch.inf)
-    extreme = torch.min if lowest else torch.max
-    seg_max, arg = extreme(values.reshape(w // SEGMENT, SEGMENT, B, U), dim=1)  # (S, B, U)
-    seg_start = first_position[None, :, None] + torch.arange(0, w, SEGMENT)[:, None, None]  # (S, B, 1)
-    return seg_max.reshape(-1, U), (seg_start + arg).reshape(-1, U)
+
+    def __init__(self, k: int, lowest: bool):
+        self.k, self.lowest = k, lowest
+        self.empty = torch.inf if lowest else -torch.inf  # what a segment with no text scores
+        self.values: torch.Tensor | None = None  # (k', U): -value when lowest, so larger is always better
+        self.positions: torch.Tensor | None = None  # (k', U)
+
+    def add(self, states: torch.Tensor, first_position: torch.Tensor, n_valid: torch.Tensor, partial: list[int]) -> None:
+        """states (w, B, U): w consecutive characters of each stream, starting at first_position (B,);
+        only the first n_valid (B,) of them are text, which is less than w for the streams in `partial`."""
+        w, B, U = states.shape
+        reduce = torch.amin if self.lowest else torch.amax
+        peaks = reduce(states.reshape(w // SEGMENT, SEGMENT, B, U), dim=1)  # (S, B, U)
+        for b in partial:  # past the end of the text nothing can be a peak
+            full, rest = divmod(int(n_valid[b]), SEGMENT)
+            peaks[full:, b] = self.empty
+            if rest:
+                peaks[full, b] = reduce(states[full * SEGMENT : full * SEGMENT + rest, b], dim=0)
+        candidates = (-peaks if self.lowest else peaks).reshape(-1, U)  # (S * B, U), row = s * B + b
+        before = 0 if self.values is None else self.values.shape[0]
+        pool = candidates if self.values is None else torch.cat([self.values, candidates])
+        best, index = torch.topk(pool, min(self.k, pool.shape[0]), dim=0)  # (k, U)
+        positions = torch.empty_like(index)
+        new = index >= before
+        if before:
+            positions[~new] = torch.gather(self.positions, 0, index.clamp(max=before - 1))[~new]
+        rank, unit = new.nonzero(as_tuple=True)
+        segment, stream = (index[rank, unit] - before).div(B, rounding_mode="floor"), (index[rank, unit] - before) % B
+        steps = segment[:, None] * SEGMENT + torch.arange(SEGMENT)[None, :]  # (M, SEGMENT) of each new peak's segment
+        values = states[steps, stream[:, None], unit[:, None]]  # (M, SEGMENT)
+        if partial:
+            values = values.masked_fill(steps >= n_valid[stream][:, None], self.empty)
+        within = values.argmin(dim=1) if self.lowest else values.argmax(dim=1)
+        positions[rank, unit] = first_position[stream] + segment * SEGMENT + within
+        self.values, self.positions = best, positions
+
+    def result(self) -> TopK:
+        """Best first; rows that are empty segments for every unit (a text shorter than k segments) dropped."""
+        keep = torch.isfinite(self.values).all(dim=1)
+        return TopK(-self.values[keep] if self.lowest else self.values[keep], self.positions[keep])
 
 
-def _finite(top: TopK, negate: bool = False) -> TopK:
-    """Drops rows that are empty segments for every unit (a text with fewer than k segments)."""
-    keep = torch.isfinite(top.values).all(dim=1)
-    return TopK(-top.values[keep] if negate else top.values[keep], top.positions[keep])
+def _count_saturated(sat: torch.Tensor, states: torch.Tensor, buffer: torch.Tensor, n_valid: torch.Tensor,
+                     partial: list[int]) -> None:
+    """Adds each unit's count of values < LOW and > HIGH among the real characters of states (w, B, U) to sat (U, 2).
+
+    The comparisons are written as 0.0 / 1.0 into a float buffer and summed: on the CPU that is
+    several times faster than counting booleans.
+    """
+    w, _, U = states.shape
+    for column, compare, threshold in ((0, torch.lt, LOW), (1, torch.gt, HIGH)):
+        flags = compare(states, threshold, out=buffer[:w])  # (w, B, U)
+        for b in partial:
+            flags[int(n_valid[b]) :, b] = 0.0
+        sat[:, column] += flags.view(-1, U).sum(dim=0)
 
 
 @torch.no_grad()
@@ -100,47 +131,61 @@ def scan(model: CharRNN, ids: np.ndarray, names: Iterable[str], n_streams: int =
     inputs = torch.from_numpy(padded[torch.where((grid >= 0) & (grid < N), grid, N).numpy()])  # (B, steps)
     n_valid_total = (N - own_start).clamp(max=chunk)  # (B,) real characters in each chunk
 
-    H = model.config.hidden_size
-    arch = model.config.arch
-    gate_names = [n for n in names if ".gates." in n and n.rsplit(".", 1)[-1] in SIGMOID_GATES[arch]]
-    kept = {name: torch.empty(chunk, n_streams, H) for name in names} if keep_states else {}  # time-major
-    sat = {name: torch.zeros(H, 2, dtype=torch.float64) for name in gate_names}
-    result = ScanResult(n_chars=N)
+    cfg = model.config
+    H = cfg.hidden_size
+    gate_names = [n for n in names if ".gates." in n and n.rsplit(".", 1)[-1] in SIGMOID_GATES[cfg.arch]]
     stepwise = n_streams >= STEPWISE_MIN_STREAMS
     if not stepwise:
         matmul_dtype = torch.float32  # the fused single-stream kernels run in float32
+    # Stream b's chunk is text[b * chunk : (b + 1) * chunk], so a (B, chunk, H) buffer viewed as
+    # (B * chunk, H) is in text order: the stepwise path writes every state straight into its place.
+    kept = {name: torch.empty(n_streams, chunk, H) for name in names} if keep_states else {}
+    every_h = [f"layers.{layer}.h" for layer in range(cfg.n_layers)]  # each layer's input to the next
+    computed = names + [n for n in every_h if n not in names]
+    scratch = {name: torch.empty(n_streams, window, H) for name in computed if name not in kept} if stepwise else {}
+    warmup_h = {name: scratch[name] if name in scratch else torch.empty(n_streams, window, H)
+                for name in every_h} if stepwise else {}
+    sat_buffer = torch.empty(window, n_streams, H) if gate_names else None
+    sat = {name: torch.zeros(H, 2, dtype=torch.float64) for name in gate_names}
+    top = {name: _StreamingTopK(k, lowest=False) for name in names} if track_top else {}
+    bottom = {name: _StreamingTopK(k, lowest=True) for name in names} if track_top else {}
+
+    def destinations(offset: int, w: int) -> dict[str, torch.Tensor] | None:
+        if not stepwise:
+            return None
+        return {name: kept[name][:, offset : offset + w] if name in kept else scratch[name][:, :w] for name in computed}
+
     state = None
-    for start in range(0, warmup, window):
-        state = capture(model, inputs[:, start : min(start + window, warmup)], (), state=state, with_final_state=True,
-                        stepwise=stepwise, matmul_dtype=matmul_dtype).final_state
+    for start in range(0, warmup, window):  # warm-up: only the state advances
+        w = min(window, warmup - start)
+        state = capture(model, inputs[:, start : start + w], every_h if stepwise else (), state=state,
+                        with_final_state=True, stepwise=stepwise, matmul_dtype=matmul_dtype,
+                        outputs={n: b[:, :w] for n, b in warmup_h.items()} or None).final_state
     if state is not None:
         for value in state.values():
             value[0] = 0.0  # the first chunk starts the text: zero state, as a single stream would
     for offset in range(0, chunk, window):
         w = min(window, chunk - offset)
-        out = capture(model, inputs[:, warmup + offset : warmup + offset + w], names, state=state,
-                      with_final_state=True, stepwise=stepwise, matmul_dtype=matmul_dtype)
+        out = capture(model, inputs[:, warmup + offset : warmup + offset + w], computed if stepwise else names,
+                      state=state, with_final_state=True, stepwise=stepwise, matmul_dtype=matmul_dtype,
+                      outputs=destinations(offset, w))
         state = out.final_state
         n_valid = (n_valid_total - offset).clamp(0, w)  # (B,)
-        partial = None if bool((n_valid == w).all()) else n_valid
+        partial = torch.nonzero(n_valid < w).flatten().tolist()
+        first = own_start + offset
         for name in names:
-            states = out.states[name].transpose(0, 1)  # (w, B, U): the stepwise path's own layout, no copy
-            if keep_states:
-                kept[name][offset : offset + w] = states
+            if keep_states and not stepwise:
+                kept[name][:, offset : offset + w] = out.states[name]
+            states = out.states[name].transpose(0, 1)  # (w, B, U): time-major, as the stepwise path writes them
             if name in sat:
-                real = states if partial is None else states[torch.arange(w)[:, None] < n_valid[None, :]]
-                real = real.reshape(-1, H)
-                sat[name][:, 0] += torch.count_nonzero(real < LOW, dim=0)
-                sat[name][:, 1] += torch.count_nonzero(real > HIGH, dim=0)
+                _count_saturated(sat[name], states, sat_buffer, n_valid, partial)
             if track_top:
-                first = own_start + offset
-                seg_max, seg_pos = _segment_peaks(states, first, partial)
-                result.top[name] = _merge_top(result.top.get(name), seg_max, seg_pos, k)
-                seg_min, seg_min_pos = _segment_peaks(states, first, partial, lowest=True)
-                result.bottom[name] = _merge_top(result.bottom.get(name), -seg_min, seg_min_pos, k)  # top-k of -x
-    for name in result.top:
-        result.top[name] = _finite(result.top[name])
-        result.bottom[name] = _finite(result.bottom[name], negate=True)
-    result.saturation = {name: (counts / N).float() for name, counts in sat.items()}
-    result.states = {name: values.transpose(0, 1).reshape(-1, H)[:N] for name, values in kept.items()}
-    return result
+                top[name].add(states, first, n_valid, partial)
+                bottom[name].add(states, first, n_valid, partial)
+    return ScanResult(
+        n_chars=N,
+        states={name: buffer.view(-1, H)[:N] for name, buffer in kept.items()},  # a view: no copy
+        top={name: t.result() for name, t in top.items()},
+        bottom={name: b.result() for name, b in bottom.items()},
+        saturation={name: (counts / N).float() for name, counts in sat.items()},
+    )

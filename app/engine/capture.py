@@ -74,6 +74,7 @@ def capture(
     with_final_state: bool = False,
     stepwise: bool = False,
     matmul_dtype: torch.dtype = torch.float32,
+    outputs: dict[str, torch.Tensor] | None = None,
 ) -> Capture:
     """Runs ids (B, T) or (T,) and returns the requested states for the requested units.
 
@@ -81,7 +82,8 @@ def capture(
     asked for. `state` is a previous call's final_state, to continue a text in O(new chars).
     `stepwise` computes every state in one explicit time loop (stepwise.py): faster than
     the fused kernel plus recompute when many streams run at once; with it, `matmul_dtype`
-    torch.bfloat16 runs the matrix products in bfloat16 (approximate: for batch scans).
+    torch.bfloat16 runs the matrix products in bfloat16 (approximate: for batch scans), and
+    `outputs` {name: (B, T, H)} are tensors to write requested states into (all units).
     """
     cfg = model.config
     if ids.dim() == 1:
@@ -95,6 +97,9 @@ def capture(
     unit_index = torch.arange(H) if units is None else torch.as_tensor(list(units), dtype=torch.long)
     if unit_index.numel() and (unit_index.min() < 0 or unit_index.max() >= H):
         raise ValueError(f"units must be in 0..{H - 1}")
+    if outputs and (not stepwise or units is not None):
+        raise ValueError("outputs need the stepwise path and all units")
+    outputs = outputs or {}
     top = cfg.n_layers if (with_logits or with_final_state) else max(wanted, default=-1) + 1
 
     def pick(values: torch.Tensor) -> torch.Tensor:  # all units: no gather, no copy
@@ -113,7 +118,10 @@ def capture(
         derived = [k for k in kinds if k != "h"]
         one_hot = layer == 0 and model.embedding is None
         if stepwise:
-            out, others, last = run_layer(cfg.arch, module, x, ids, one_hot, init, set(derived), matmul_dtype)
+            destinations = {kind: outputs[f"layers.{layer}.{kind}"].transpose(0, 1)  # (T, B, H)
+                            for kind in kinds if f"layers.{layer}.{kind}" in outputs}
+            out, others, last = run_layer(cfg.arch, module, x, ids, one_hot, init, set(derived), matmul_dtype,
+                                          destinations)
             states.update({f"layers.{layer}.{k}": pick(v) for k, v in others.items()})
             derived = []
         else:

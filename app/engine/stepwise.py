@@ -59,7 +59,8 @@ def _gate_blocks(tensor: torch.Tensor, order: tuple[int, ...], H: int) -> torch.
 
 @torch.no_grad()
 def run_layer(arch: str, module, x: torch.Tensor, ids: torch.Tensor, one_hot: bool, init,
-              want: set[str], matmul_dtype: torch.dtype = torch.float32
+              want: set[str], matmul_dtype: torch.dtype = torch.float32,
+              outputs: dict[str, torch.Tensor] | None = None,
               ) -> tuple[torch.Tensor, dict[str, torch.Tensor], object]:
     """One layer over (B, T): h (B, T, H), the wanted other states {kind: (B, T, H)}, and the final state.
 
@@ -67,6 +68,9 @@ def run_layer(arch: str, module, x: torch.Tensor, ids: torch.Tensor, one_hot: bo
     `matmul_dtype` torch.bfloat16 runs the matrix products in bfloat16 (float32 accumulation,
     pre-activations rounded to bfloat16 once; CPUs with AMX or AVX-512 BF16 run them several
     times faster); the states, the gates and the cell-state recurrence stay float32.
+    `outputs` {kind: (T, B, H)} are destinations the states are written into as they are
+    computed (any strides, e.g. a window of a caller's buffer for the whole text), so that a
+    long scan neither allocates per window nor copies afterwards; kinds without one get fresh tensors.
     """
     B, T, _ = x.shape
     H = module.hidden_size
@@ -95,20 +99,29 @@ def run_layer(arch: str, module, x: torch.Tensor, ids: torch.Tensor, one_hot: bo
     def recurrent_into(h: torch.Tensor, base: torch.Tensor) -> torch.Tensor:  # the same, written over base
         return base.addmm_(h.to(dt), w_hh_t)
 
-    hs = torch.empty(T, B, H)
-    keep_gates = any(k.startswith("gates.") for k in want)
-    gates_out = torch.empty(T, B, len(order) * H) if keep_gates else None
-    cs = torch.empty(T, B, H) if "c" in want else None
+    outputs = outputs or {}
+    fresh = {kind: torch.empty(T, B, H) for kind in ({"h"} | want) - outputs.keys()}
+    dest = {**fresh, **{kind: out for kind, out in outputs.items() if kind == "h" or kind in want}}  # (T, B, H) each
+    hs, cs = dest["h"], dest.get("c")
+    gates = {g: dest[f"gates.{g}"] for g in GATES[arch] if f"gates.{g}" in dest}  # wanted gates: (T, B, H) each
+    scratch = torch.empty(B, len(order) * H)
+
+    def gate_out(g: str, block: int, t: int) -> torch.Tensor:  # where gate g of step t goes: (B, H)
+        return gates[g][t] if g in gates else scratch[:, block * H : (block + 1) * H]
+
     if arch == "lstm":
         h, c = init[0][0], init[1][0]
-        act = torch.empty(B, 4 * H)
         for t in range(T):
             z = recurrent_into(h, step_input(t))  # (B, 4H) pre-activations of i, f, o, g
-            a = gates_out[t] if gates_out is not None else act
-            torch.sigmoid(z[:, : 3 * H], out=a[:, : 3 * H])
-            torch.tanh(z[:, 3 * H :], out=a[:, 3 * H :])
-            c = torch.addcmul(a[:, H : 2 * H] * c, a[:, :H], a[:, 3 * H :], out=cs[t] if cs is not None else None)
-            h = torch.mul(a[:, 2 * H : 3 * H], torch.tanh(c), out=hs[t])
+            if gates:  # each gate straight into its destination
+                i, f, o = (torch.sigmoid(z[:, k * H : (k + 1) * H], out=gate_out(g, k, t)) for k, g in enumerate("ifo"))
+                g_ = torch.tanh(z[:, 3 * H :], out=gate_out("g", 3, t))
+            else:  # one call for the three sigmoid gates
+                torch.sigmoid(z[:, : 3 * H], out=scratch[:, : 3 * H])
+                torch.tanh(z[:, 3 * H :], out=scratch[:, 3 * H :])
+                i, f, o, g_ = scratch.split(H, dim=1)
+            c = torch.addcmul(f * c, i, g_, out=cs[t] if cs is not None else None)
+            h = torch.mul(o, torch.tanh(c), out=hs[t])
         final = (h.unsqueeze(0).clone(), c.unsqueeze(0).clone())
     elif arch == "gru":
         h = init[0]
@@ -116,23 +129,15 @@ def run_layer(arch: str, module, x: torch.Tensor, ids: torch.Tensor, one_hot: bo
         for t in range(T):
             hh = recurrent(h, b_hh).float()  # (B, 3H): W_h{r,z,n} h + b_h{r,z,n}
             xt = step_input(t).float()  # (B, 3H): W_i{r,z,n} x + b_i{r,z,n}
-            rz = torch.sigmoid(xt[:, : 2 * H] + hh[:, : 2 * H])
-            n = torch.tanh(torch.addcmul(xt[:, 2 * H :], rz[:, :H], hh[:, 2 * H :]))
-            h = torch.addcmul(n, rz[:, H:], h - n, out=hs[t])  # (1 - z) n + z h
-            if gates_out is not None:
-                gates_out[t, :, : 2 * H] = rz
-                gates_out[t, :, 2 * H :] = n
+            r, z = (torch.sigmoid(xt[:, k * H : (k + 1) * H] + hh[:, k * H : (k + 1) * H], out=gate_out(g, k, t))
+                    for k, g in enumerate("rz"))
+            n = torch.tanh(torch.addcmul(xt[:, 2 * H :], r, hh[:, 2 * H :]), out=gate_out("n", 2, t))
+            h = torch.addcmul(n, z, h - n, out=hs[t])  # (1 - z) n + z h
         final = h.unsqueeze(0).clone()
     else:
         h = init[0]
         for t in range(T):
             h = torch.tanh(recurrent_into(h, step_input(t)), out=hs[t])
         final = h.unsqueeze(0).clone()
-    others: dict[str, torch.Tensor] = {}
-    if cs is not None:
-        others["c"] = cs.transpose(0, 1)
-    for k, g in enumerate(GATES[arch]):
-        if f"gates.{g}" in want:
-            block = order.index(k)
-            others[f"gates.{g}"] = gates_out[:, :, block * H : (block + 1) * H].transpose(0, 1)
+    others = {kind: value.transpose(0, 1) for kind, value in dest.items() if kind != "h" and kind in want}
     return hs.transpose(0, 1), others, final
