@@ -19,7 +19,7 @@ import torch
 
 from app.cells.features import (CODE, FEATURES, bracket_depth, c_lexical_state, code_points, compute_feature,
                                 paren_depth)
-from app.cells.ranking import Hypothesis, rank_units, screen_block
+from app.cells.ranking import Hypothesis, rank_units, screen_blocks
 from app.cells.scan import scan
 from app.cells.store import SAMPLE_FILE, save_store
 from app.engine.checkpoint import load_model_dir
@@ -99,7 +99,7 @@ def build(model_dir: Path, corpus_root: Path, sample_chars: int, resample: bool,
     started = time.perf_counter()
     all_hypotheses = hypotheses_for(sample)
     hypotheses = [h for h in all_hypotheses if not h.is_constant]
-    screened = {name: screen_block(acts, all_hypotheses) for name, acts in scanned.states.items()}
+    screened = screen_blocks(scanned.states, all_hypotheses)
     ranking = rank_units(scanned.states, hypotheses, top=top, screened=screened)
     rank_s = time.perf_counter() - started
 

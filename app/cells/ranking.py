@@ -6,12 +6,15 @@ hypotheses: Pearson and Spearman correlation, ranked by |Pearson|.
 
 Sorting each unit's activations (N log N per unit, for thousands of units) is what makes
 a naive ranking take minutes. Here the screen uses per-unit histograms (BINS bins between
-the unit's min and max: pairs in the same bin count as ties), which makes the whole screen
-a few bincounts and matrix products; then the best candidates of each hypothesis are
+the unit's min and max: values in the same bin count as ties): one bincount gives every
+unit's midrank per bin, and the rank sums of all binary hypotheses at once are one matrix
+product of those midranks with the labels (Mann-Whitney: AUROC = (rank sum of the positives
+- n_pos (n_pos + 1) / 2) / (n_pos n_neg)). Then the best candidates of each hypothesis are
 rescored exactly with a sort, so every reported number is exact.
 """
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
@@ -45,7 +48,7 @@ class Score:
 
 def midranks(x: np.ndarray) -> np.ndarray:
     """1-based ranks with ties given their average rank."""
-    order = np.argsort(x, kind="stable")
+    order = np.argsort(x)  # any order within ties: they all get the group's average
     sorted_x = x[order]
     new_group = np.r_[True, sorted_x[1:] != sorted_x[:-1]]
     group = np.cumsum(new_group) - 1
@@ -61,7 +64,7 @@ def exact_auroc(values: np.ndarray, labels: np.ndarray) -> float:
     n_neg = len(labels) - n_pos
     if n_pos == 0 or n_neg == 0:
         return 0.5
-    ranks = midranks(values.astype(np.float64))
+    ranks = midranks(values)
     return float((ranks[labels].sum() - n_pos * (n_pos + 1) / 2) / (n_pos * n_neg))
 
 
@@ -78,53 +81,95 @@ def _standardize(a: torch.Tensor) -> torch.Tensor:
     return a / torch.where(norm > 0, norm, torch.ones_like(norm))
 
 
+ROWS = 4096  # characters per piece: the screen works piece by piece on cache-sized buffers
+
+
+def _pieces(n: int) -> range:
+    return range(0, n, ROWS)
+
+
+def _binary_screen(acts: torch.Tensor, labels: np.ndarray) -> torch.Tensor:
+    """AUROC of every unit of acts (N, U) for every column of labels (N, F) bool: (U, F) float64.
+
+    Two passes over acts, piece by piece: the first counts each unit's values per bin, the
+    second looks up every value's midrank (values in one bin tied) and adds the midranks of
+    each hypothesis's positives with one matrix product.
+    """
+    N, U = acts.shape
+    lo, hi = acts.amin(0), acts.amax(0)
+    scale = (BINS - 1) / torch.where(hi > lo, hi - lo, torch.ones_like(hi))
+    offsets = torch.arange(U, dtype=torch.int32) * BINS
+
+    def bins(start: int) -> torch.Tensor:  # flat bin index of each value of a piece: (rows * U,) int32
+        piece = (acts[start : start + ROWS] - lo).mul_(scale).add_(0.5)  # truncation below rounds
+        return piece.to(torch.int32).add_(offsets).view(-1)
+
+    counts = torch.zeros(U * BINS, dtype=torch.int64)
+    for start in _pieces(N):
+        counts += torch.bincount(bins(start), minlength=U * BINS)
+    counts = counts.view(U, BINS).double()
+    midrank = ((torch.cumsum(counts, dim=1) - counts) + (counts + 1) / 2).view(-1).float()  # exact below 2^24
+    positives = torch.from_numpy(labels).float()  # (N, F)
+    rank_sums = torch.zeros(U, labels.shape[1], dtype=torch.float64)
+    for start in _pieces(N):
+        ranks = torch.index_select(midrank, 0, bins(start)).view(-1, U)  # (rows, U)
+        rank_sums += (ranks.t() @ positives[start : start + ROWS]).double()
+    n_pos = positives.sum(0).double()  # (F,)
+    pairs = n_pos * (N - n_pos)
+    auroc = (rank_sums - n_pos * (n_pos + 1) / 2) / torch.where(pairs > 0, pairs, 1.0)  # Mann-Whitney
+    return torch.where(pairs > 0, auroc, 0.5)  # a constant feature separates nothing
+
+
+def _numeric_screen(acts: torch.Tensor, features: np.ndarray) -> torch.Tensor:
+    """Pearson r of every unit of acts (N, U) with every column of features (N, F): (U, F)."""
+    N, U = acts.shape
+    z_features = _standardize(torch.from_numpy(features)).float()  # (N, F), centred: acts need no centring
+    mean = acts.mean(0)
+    squares = torch.zeros(U, dtype=torch.float64)
+    products = torch.zeros(U, features.shape[1], dtype=torch.float64)
+    for start in _pieces(N):
+        piece = acts[start : start + ROWS]
+        products += (piece.t() @ z_features[start : start + ROWS]).double()
+        squares += (piece - mean).square_().sum(0).double()
+    norm = squares.sqrt()
+    return (products / torch.where(norm > 0, norm, torch.ones_like(norm))[:, None]).float()
+
+
 def screen_block(acts: torch.Tensor, hypotheses: list[Hypothesis]) -> dict[str, torch.Tensor]:
     """Approximate signed scores for every unit of one (N, U) block: name -> (U,) in [-0.5, 0.5] or [-1, 1].
 
-    Binary: AUROC - 0.5 from histograms. Numeric: Pearson r (exact, one matrix product).
+    Binary: AUROC - 0.5 from histogram midranks. Numeric: Pearson r (exact up to float32 sums).
     """
-    N, U = acts.shape
     acts = acts.float()
     out: dict[str, torch.Tensor] = {}
     binary = [h for h in hypotheses if h.kind == "binary"]
     numeric = [h for h in hypotheses if h.kind == "numeric"]
     if binary:
-        lo, hi = acts.amin(0), acts.amax(0)
-        scale = (BINS - 1) / torch.where(hi > lo, hi - lo, torch.ones_like(hi))
-        bins = ((acts - lo) * scale).round_().clamp_(0, BINS - 1)  # (N, U) in [0, BINS - 1]
-        bins = bins.add_(torch.arange(U) * BINS).to(torch.int64)  # flat bin index per unit; exact in float32
-        total = torch.bincount(bins.view(-1), minlength=U * BINS).view(U, BINS).double()
-        for h in binary:
-            labels = torch.from_numpy(np.asarray(h.values, dtype=bool))
-            n_pos = int(labels.sum())
-            n_neg = N - n_pos
-            if n_pos == 0 or n_neg == 0:
-                out[h.name] = torch.zeros(U)
-                continue
-            smaller = labels if n_pos <= n_neg else ~labels  # count the smaller class, subtract for the other
-            counted = torch.bincount(bins[smaller].view(-1), minlength=U * BINS).view(U, BINS).double()
-            pos, neg = (counted, total - counted) if n_pos <= n_neg else (total - counted, counted)
-            below = torch.cumsum(neg, dim=1) - neg  # negatives strictly below each bin
-            auroc = (pos * (below + 0.5 * neg)).sum(1) / (n_pos * n_neg)
-            out[h.name] = (auroc - 0.5).float()
-    if numeric:  # float32 is plenty for a screen: the best candidates are rescored exactly
-        features = torch.from_numpy(np.stack([np.asarray(h.values, dtype=np.float64) for h in numeric], axis=1))
-        z_features = _standardize(features).float()  # (N, F), centred: so acts need no centring
-        norm = torch.linalg.vector_norm(acts - acts.mean(0), dim=0)  # (U,)
-        r = (acts.t() @ z_features) / torch.where(norm > 0, norm, torch.ones_like(norm))[:, None]  # (U, F)
-        for j, h in enumerate(numeric):
-            out[h.name] = r[:, j].float()
+        auroc = _binary_screen(acts, np.stack([np.asarray(h.values, dtype=bool) for h in binary], axis=1))
+        out.update({h.name: (auroc[:, j] - 0.5).float() for j, h in enumerate(binary)})
+    if numeric:
+        r = _numeric_screen(acts, np.stack([np.asarray(h.values, dtype=np.float64) for h in numeric], axis=1))
+        out.update({h.name: r[:, j] for j, h in enumerate(numeric)})
     return out
 
 
-def exact_score(hypothesis: Hypothesis, state: str, unit: int, values: np.ndarray) -> Score:
+def exact_score(hypothesis: Hypothesis, state: str, unit: int, values: np.ndarray,
+                feature_ranks: np.ndarray | None = None) -> Score:
+    """`feature_ranks`: midranks of a numeric hypothesis, when the caller scores many units against it."""
     if hypothesis.kind == "binary":
         auroc = exact_auroc(values, np.asarray(hypothesis.values, dtype=bool))
         return Score(hypothesis.name, state, unit, "auroc", round(max(auroc, 1 - auroc), 4), 1 if auroc >= 0.5 else -1)
     feature = np.asarray(hypothesis.values, dtype=np.float64)
     r = pearson(values.astype(np.float64), feature)
-    rho = pearson(midranks(values.astype(np.float64)), midranks(feature))
+    rho = pearson(midranks(values), midranks(feature) if feature_ranks is None else feature_ranks)
     return Score(hypothesis.name, state, unit, "pearson", round(abs(r), 4), 1 if r >= 0 else -1, round(rho, 4))
+
+
+def screen_blocks(blocks: dict[str, torch.Tensor], hypotheses: list[Hypothesis]) -> dict[str, dict[str, torch.Tensor]]:
+    """screen_block for every block, as many at a time as torch has threads (bincount and the
+    gathers run on one core each, so blocks side by side use the others)."""
+    with ThreadPoolExecutor(max(1, torch.get_num_threads())) as pool:
+        return dict(zip(blocks, pool.map(lambda acts: screen_block(acts, hypotheses), blocks.values())))
 
 
 def rank_units(blocks: dict[str, torch.Tensor], hypotheses: list[Hypothesis], top: int = 10,
@@ -132,16 +177,20 @@ def rank_units(blocks: dict[str, torch.Tensor], hypotheses: list[Hypothesis], to
                ) -> dict[str, list[Score]]:
     """Best units for each hypothesis over all state blocks {name: (N, U)}, exact scores, best first.
 
-    `screened` takes screen_block's results for the same blocks when the caller already has them.
+    `screened` takes screen_blocks's results for the same blocks when the caller already has them.
+    The exact rescoring sorts run side by side too (numpy releases the GIL while sorting).
     """
     if screened is None:
-        screened = {name: screen_block(acts, hypotheses) for name, acts in blocks.items()}
+        screened = screen_blocks(blocks, hypotheses)
     ranking: dict[str, list[Score]] = {}
-    for h in hypotheses:
-        pool = [(abs(float(v)), name, unit) for name, scores in screened.items()
-                for unit, v in enumerate(scores[h.name].tolist())]
-        pool.sort(reverse=True)
-        rescored = [exact_score(h, name, unit, blocks[name][:, unit].numpy()) for _, name, unit in pool[:candidates]]
-        rescored.sort(key=lambda s: s.score, reverse=True)
-        ranking[h.name] = rescored[:top]
+    with ThreadPoolExecutor(max(1, torch.get_num_threads())) as workers:
+        for h in hypotheses:
+            pool = [(abs(float(v)), name, unit) for name, scores in screened.items()
+                    for unit, v in enumerate(scores[h.name].tolist())]
+            pool.sort(reverse=True)
+            feature_ranks = midranks(np.asarray(h.values, dtype=np.float64)) if h.kind == "numeric" else None
+            rescored = list(workers.map(lambda c: exact_score(h, c[1], c[2], blocks[c[1]][:, c[2]].numpy(), feature_ranks),
+                                        pool[:candidates]))
+            rescored.sort(key=lambda s: s.score, reverse=True)
+            ranking[h.name] = rescored[:top]
     return ranking
