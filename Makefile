@@ -26,6 +26,7 @@ test: install-test
 bench: install
 	$(BIN)/python bench/capture.py
 	$(BIN)/python bench/scan.py
+	$(BIN)/python bench/rank.py
 	$(BIN)/python bench/load.py
 
 clean:
