@@ -100,8 +100,7 @@ def run_layer(arch: str, module, x: torch.Tensor, ids: torch.Tensor, one_hot: bo
         return base.addmm_(h.to(dt), w_hh_t)
 
     outputs = outputs or {}
-    fresh = {kind: torch.empty(T, B, H) for kind in ({"h"} | want) - outputs.keys()}
-    dest = {**fresh, **{kind: out for kind, out in outputs.items() if kind == "h" or kind in want}}  # (T, B, H) each
+    dest = {kind: outputs[kind] if kind in outputs else torch.empty(T, B, H) for kind in {"h"} | want}  # (T, B, H)
     hs, cs = dest["h"], dest.get("c")
     gates = {g: dest[f"gates.{g}"] for g in GATES[arch] if f"gates.{g}" in dest}  # wanted gates: (T, B, H) each
     scratch = torch.empty(B, len(order) * H)
