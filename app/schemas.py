@@ -107,6 +107,17 @@ class CellEntry(BaseModel):
     spearman: float | None = Field(None, description="Spearman rank correlation (numeric hypotheses)")
 
 
+class ProbeEntry(BaseModel):
+    hypothesis: str = Field(description="A built-in hypothesis id")
+    layer: int
+    state: str = Field(description='Short state name, e.g. "c"')
+    metric: str = Field(description='"auroc" (binary hypotheses) or "pearson" (numeric)')
+    score: float = Field(description="The probe's max(AUROC, 1 - AUROC) or |Pearson r| on the second half of the "
+                         "sample: a ridge regression from all units of this layer and state, fitted on the first half")
+    best_unit: int = Field(description="The best single unit of this layer and state on the first half")
+    best_unit_score: float = Field(description="That unit's score on the second half, to compare with `score`")
+
+
 class RankRequest(Strict):
     hypothesis: str | None = Field(None, description="A built-in hypothesis id (see GET /api/hypotheses)",
                                    examples=["inside_double_quotes"])

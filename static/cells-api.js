@@ -1,4 +1,4 @@
-// The cells panels' requests and their caches: models, hypotheses, stored ranking, saturation, unit reports,
+// The cells panels' requests and their caches: models, hypotheses, stored ranking and probes, saturation, unit reports,
 // and ranking every unit now.
 
 import { getJson, postJson } from "./ndjson.js";
@@ -8,7 +8,7 @@ const UNIT_CACHE_SIZE = 64;
 
 const enc = encodeURIComponent;
 
-const stored = new Map(); // model -> Promise<{status: "ok"|"none"|"error", cells?, detail?}>
+const stored = new Map(); // model -> Promise<{status: "ok"|"none"|"error", cells?, probes?, detail?}>
 const saturations = new Map(); // model -> Promise<saturation response>
 const unitReports = new Map(); // unitKey -> report (most recent last)
 let hypotheses = null; // Promise<Map name -> {name, kind, description}>
@@ -49,8 +49,10 @@ async function fetchStored(model) {
         `\`python -m app.cells.build models/${model}\``,
     };
   }
+  // probes are extra evidence: an analysis built before them (404) or a failure just shows none
+  const probes = getJson(`/api/models/${enc(model)}/probes`).catch(() => []);
   return getJson(`/api/models/${enc(model)}/cells?limit=${LIST_LIMIT}`)
-      .then((cells) => ({ status: "ok", cells }))
+      .then(async (cells) => ({ status: "ok", cells, probes: await probes }))
       .catch((error) => {
         if (error.status === 404) return { status: "none", detail: error.message };
         stored.delete(model); // a transient failure: try again next time

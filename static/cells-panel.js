@@ -1,8 +1,9 @@
 // The cells panel (#cells-panel, side column): GET /api/models/{m}/cells, per hypothesis its best units
-// (3 shown, "more" for 10), above the form that ranks every unit now (cells-rank.js).
+// (3 shown, "more" for 10) and its best linear probe (GET /api/models/{m}/probes), above the form that
+// ranks every unit now (cells-rank.js).
 // Test hook: data-state on #cells-panel.
 
-import { el, pretty } from "./cells-dom.js";
+import { el, metricLabel, pretty } from "./cells-dom.js";
 import { modelToken } from "./cells-state.js";
 import { loadStored } from "./cells-api.js";
 import { cellGroup, bindRowLinks } from "./cell-rows.js";
@@ -27,6 +28,17 @@ export function buildCellsPanel(panel) {
   panel.dataset.state = "loading";
   ui.cellsPanel = panel;
   bindRowLinks(panel);
+}
+
+/** "all units of L1 c together: |r| 0.90 (best one alone 0.60)": is the hypothesis carried by one unit or many? */
+function probeLine(probe) {
+  const line = el("p", "cells-probe",
+    `all units of L${probe.layer} ${probe.state} together: ${metricLabel(probe.metric)} ${probe.score.toFixed(2)} `
+    + `(best one alone ${probe.best_unit_score.toFixed(2)})`);
+  line.title = "Linear probe: a ridge regression from every unit of this layer and state, fitted on the first half "
+    + "of the held-out sample and scored on the second half, beside the best single unit on the same halves. "
+    + "Much higher than the best unit: the model carries the hypothesis spread over many units.";
+  return line;
 }
 
 export async function showStored(model, token) {
@@ -55,9 +67,13 @@ export async function showStored(model, token) {
     }
     ui.cellsHint.textContent = groups.size ? "best units on the held-out sample" : "the stored ranking is empty";
     const frag = document.createDocumentFragment();
+    const bestProbe = new Map(); // hypothesis -> its best probe (stored best first)
+    for (const probe of entry.probes || []) if (!bestProbe.has(probe.hypothesis)) bestProbe.set(probe.hypothesis, probe);
     for (const [name, cells] of groups) {
       const h = hyps.get(name);
-      frag.append(cellGroup(model, pretty(name), h ? h.description : "", cells, name));
+      const group = cellGroup(model, pretty(name), h ? h.description : "", cells, name);
+      if (bestProbe.has(name)) group.append(probeLine(bestProbe.get(name)));
+      frag.append(group);
     }
     ui.cellsList.replaceChildren(frag);
   }

@@ -116,3 +116,29 @@ def test_ranking_waits_for_a_slot_and_then_answers_503(models_dir):
         app.state.rank_slots.release()
         free = c.post("/api/models/tiny-lstm/cells", json={"regex": "a"})
     assert busy.status_code == 503 and "busy" in busy.json()["detail"] and free.status_code == 200
+
+
+def test_probes_cover_every_state_best_first_within_each_hypothesis(client):
+    probes = client.get("/api/models/tiny-lstm/probes").json()
+    position = [p for p in probes if p["hypothesis"] == "position_in_line"]
+    assert {(p["layer"], p["state"]) for p in position} == {(layer, state) for layer in (0, 1)
+                                                            for state in ("h", "c", "gates.i", "gates.f", "gates.g", "gates.o")}
+    assert [p["score"] for p in position] == sorted((p["score"] for p in position), reverse=True)
+    assert all(0 <= p["score"] <= 1 and 0 <= p["best_unit"] < 8 and p["metric"] == "pearson" for p in position)
+
+
+def test_probes_filter_by_hypothesis_and_reject_unknown_ones(client):
+    probes = client.get("/api/models/tiny-lstm/probes", params={"hypothesis": "inside_double_quotes"}).json()
+    assert probes and {p["hypothesis"] for p in probes} == {"inside_double_quotes"} and probes[0]["metric"] == "auroc"
+    response = client.get("/api/models/tiny-lstm/probes", params={"hypothesis": "nope"})
+    assert response.status_code == 422 and "inside_double_quotes" in response.json()["detail"]
+
+
+def test_probes_of_an_analysis_built_before_probes_say_to_rebuild(client):
+    store = client.app.state.registry.cells["tiny-gru"]
+    saved = store.summary.pop("probes")
+    try:
+        response = client.get("/api/models/tiny-gru/probes")
+        assert response.status_code == 404 and "python -m app.cells.build models/tiny-gru" in response.json()["detail"]
+    finally:
+        store.summary["probes"] = saved

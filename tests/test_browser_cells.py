@@ -144,6 +144,16 @@ def test_cells_panel_lists_hypotheses_and_units(server_url, watched):
     page.screenshot(path=str(ARTIFACTS / "cells-panel.png"))
 
 
+def test_each_hypothesis_shows_its_best_linear_probe(server_url, watched):
+    page = open_cells(watched, server_url)
+    probes = page.request.get(f"{server_url}/api/models/{ANALYSED}/probes").json()
+    best = next(p for p in probes if p["hypothesis"] == "position_in_line")
+    line = page.locator('#cells-list .cells-group[data-hypothesis="position_in_line"] .cells-probe')
+    expect(line).to_have_text(f"all units of L{best['layer']} {best['state']} together: |r| {best['score']:.2f} "
+                              f"(best one alone {best['best_unit_score']:.2f})")
+    expect(line).to_have_attribute("title", re.compile("ridge regression"))
+
+
 def test_clicking_a_cell_row_selects_and_recolours(server_url, watched):
     page = open_cells(watched, server_url)
     before = backgrounds(page)

@@ -55,3 +55,18 @@ def test_build_writes_the_analysis_and_the_report_reads_it(tmp_path, capsys):
     assert "inside_double_quotes" in {c["hypothesis"] for c in stored["cells"]}
     report_main([str(tmp_path / "models")])
     assert "| inside_double_quotes | AUROC |" in capsys.readouterr().out
+
+
+def test_build_stores_a_probe_per_hypothesis_and_state_and_the_report_shows_the_best(tmp_path, capsys):
+    vocab = Vocabulary.from_text(TINY_TEXT)
+    directory = tmp_path / "models" / "tiny-gru"
+    save_model_dir(directory, make_model("gru", vocab.size), vocab)
+    (directory / "sample.txt").write_text((TINY_TEXT * 10)[:1200])
+    summary = build(directory, corpus_root=tmp_path, sample_chars=0, resample=False, top=3, k=4)
+    position = [p for p in summary["probes"] if p["hypothesis"] == "position_in_line"]
+    assert len(position) == 2 * 4  # two layers x (h, r, z, n)
+    assert position[0]["score"] == max(p["score"] for p in position)
+    report_main([str(tmp_path / "models")])
+    best = position[0]
+    assert (f"| position_in_line | {best['score']:.3f} (L{best['layer']} {best['state']}; "
+            f"one unit {best['best_unit_score']:.3f}) |") in capsys.readouterr().out

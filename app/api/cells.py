@@ -6,8 +6,10 @@ from fastapi import APIRouter, Depends, Query, Request
 from app.cells.features import FEATURES
 from app.errors import InputError
 from app.registry import ModelRegistry, get_registry
-from app.schemas import (CellEntry, ErrorResponse, HypothesisInfo, RankRequest, SaturationResponse, UnitReport)
-from app.services.cells import (find_store, rank_on_the_fly, saturation_report, stored_cells, unit_report)
+from app.schemas import (CellEntry, ErrorResponse, HypothesisInfo, ProbeEntry, RankRequest, SaturationResponse,
+                         UnitReport)
+from app.services.cells import (find_store, rank_on_the_fly, saturation_report, stored_cells, stored_probes,
+                                unit_report)
 from app.services.selection import find_model
 from app.settings import Settings, get_settings
 
@@ -28,6 +30,18 @@ def get_cells(name: str, hypothesis: str | None = Query(None, description="Only 
               registry: ModelRegistry = Depends(get_registry)) -> list[dict]:
     find_model(registry, name)
     return stored_cells(find_store(registry, name), hypothesis, limit)
+
+
+@router.get("/models/{name}/probes", response_model=list[ProbeEntry], responses=ERRORS,
+            summary="Linear probes: how well all units of each layer and state together predict each hypothesis")
+def get_probes(name: str, hypothesis: str | None = Query(None, description="Only this hypothesis"),
+               registry: ModelRegistry = Depends(get_registry)) -> list[dict]:
+    """When no single unit matches a hypothesis, the model may still carry it spread over many
+    units. For every layer and state, a ridge regression from all its units to the hypothesis is
+    fitted on the first half of the held-out sample and scored on the second half, beside the best
+    single unit of that state on the same halves. Best first within each hypothesis."""
+    find_model(registry, name)
+    return stored_probes(find_store(registry, name), name, hypothesis)
 
 
 @router.post("/models/{name}/cells", response_model=list[CellEntry], response_model_exclude_none=True,

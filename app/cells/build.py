@@ -19,6 +19,7 @@ import torch
 
 from app.cells.features import (CODE, FEATURES, bracket_depth, c_lexical_state, code_points, compute_feature,
                                 paren_depth)
+from app.cells.probe import probe_block
 from app.cells.ranking import Hypothesis, rank_units, screen_blocks
 from app.cells.scan import scan
 from app.cells.store import SAMPLE_FILE, save_store
@@ -102,6 +103,10 @@ def build(model_dir: Path, corpus_root: Path, sample_chars: int, resample: bool,
     screened = screen_blocks(scanned.states, all_hypotheses)
     ranking = rank_units(scanned.states, hypotheses, top=top, screened=screened)
     rank_s = time.perf_counter() - started
+    started = time.perf_counter()
+    probes = [r for name, acts in scanned.states.items() for r in probe_block(acts, hypotheses, name)]
+    probes.sort(key=lambda r: ([h.name for h in hypotheses].index(r.hypothesis), -r.probe))  # best first per hypothesis
+    probe_s = time.perf_counter() - started
 
     tensors: dict[str, torch.Tensor] = {}
     for name in names:
@@ -119,12 +124,15 @@ def build(model_dir: Path, corpus_root: Path, sample_chars: int, resample: bool,
                    "source": "model's test split: an equal share of every file's held-out tail"},
         "hypotheses": [{"name": f.name, "kind": f.kind, "description": f.description} for f in FEATURES.values()],
         "absent": [h.name for h in all_hypotheses if h.is_constant],  # constant on the sample: nothing to rank
-        "timing_s": {"scan": round(scan_s, 2), "rank": round(rank_s, 2)},
+        "timing_s": {"scan": round(scan_s, 2), "rank": round(rank_s, 2), "probe": round(probe_s, 2)},
         "scan_matmul_dtype": str(matmul_dtype).removeprefix("torch."),
         "cells": [{"hypothesis": s.hypothesis, "layer": int(s.state.split(".")[1]), "state": s.state.split(".", 2)[2],
                    "unit": s.unit, "metric": s.metric, "score": s.score, "sign": s.sign,
                    **({"spearman": s.spearman} if s.spearman is not None else {})}
                   for h in hypotheses for s in ranking[h.name]],
+        "probes": [{"hypothesis": r.hypothesis, "layer": int(r.state.split(".")[1]), "state": r.state.split(".", 2)[2],
+                    "metric": r.metric, "score": r.probe, "best_unit": r.best_unit, "best_unit_score": r.unit}
+                   for r in probes],
     }
     save_store(model_dir, summary, tensors)
     return summary
@@ -146,8 +154,9 @@ def main(argv: list[str] | None = None) -> None:
         torch.set_num_threads(args.threads)
     for model_dir in args.model_dirs:
         summary = build(model_dir, args.corpus_root, args.sample_chars, args.resample, matmul_dtype=matmul_dtype)
-        print(f"{summary['model']}: {summary['sample']['chars']:,} chars, scan {summary['timing_s']['scan']} s, "
-              f"rank {summary['timing_s']['rank']} s")
+        timing = summary["timing_s"]
+        print(f"{summary['model']}: {summary['sample']['chars']:,} chars, scan {timing['scan']} s, "
+              f"rank {timing['rank']} s, probes {timing['probe']} s")
         best = {}
         for cell in summary["cells"]:
             best.setdefault(cell["hypothesis"], cell)

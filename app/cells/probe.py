@@ -19,7 +19,7 @@ import numpy as np
 import torch
 
 from app.cells.features import FEATURES, compute_feature
-from app.cells.ranking import Hypothesis, exact_auroc, pearson
+from app.cells.ranking import Hypothesis, exact_auroc, pearson, screen_block
 from app.cells.scan import scan
 from app.cells.store import SAMPLE_FILE
 from app.engine.checkpoint import load_model_dir
@@ -44,21 +44,37 @@ def _score(kind: str, values: np.ndarray, target: np.ndarray) -> float:
     return abs(pearson(values.astype(np.float64), target.astype(np.float64)))
 
 
+def probe_block(acts: torch.Tensor, hypotheses: list[Hypothesis], state: str = "") -> list[ProbeResult]:
+    """Every hypothesis against one block acts (N, U): fitted on the first half, scored on the second.
+
+    The ridge system is shared by all hypotheses (one Gram matrix per block, one solve with a
+    right-hand side per hypothesis); the best single unit on the fitting half comes from the
+    ranking's screen and is scored exactly on the held-out half.
+    """
+    half = acts.shape[0] // 2
+    fit_acts = acts[:half].float()
+    mean, std = fit_acts.mean(0), fit_acts.std(0)
+    scale = torch.where(std > 0, std, torch.ones_like(std))  # a unit constant on the fitting half contributes nothing
+    fit, held_out = (fit_acts - mean) / scale, (acts[half:].float() - mean) / scale  # (half, U), (N - half, U)
+    targets = np.stack([np.asarray(h.values, dtype=np.float64) for h in hypotheses], axis=1)  # (N, F)
+    centred = torch.from_numpy(targets[:half] - targets[:half].mean(0))
+    gram = (fit.t() @ fit).double() + RIDGE * half * torch.eye(fit.shape[1], dtype=torch.float64)
+    weights = torch.linalg.solve(gram, fit.t().double() @ centred)  # (U, F)
+    predictions = (held_out @ weights.float()).numpy()  # (N - half, F)
+    screened = screen_block(fit, [Hypothesis(h.name, h.kind, np.asarray(h.values)[:half]) for h in hypotheses])
+    results = []
+    for j, h in enumerate(hypotheses):
+        best = int(screened[h.name].abs().argmax())
+        results.append(ProbeResult(
+            h.name, state, "auroc" if h.kind == "binary" else "pearson",
+            round(_score(h.kind, predictions[:, j], targets[half:, j]), 4), best,
+            round(_score(h.kind, held_out[:, best].numpy(), targets[half:, j]), 4)))
+    return results
+
+
 def probe(acts: torch.Tensor, hypothesis: Hypothesis, state: str = "") -> ProbeResult:
-    """Fits on the first half of acts (N, U), scores on the second half."""
-    x = acts.double().numpy()
-    y = np.asarray(hypothesis.values, dtype=np.float64)
-    half = len(y) // 2
-    mean, std = x[:half].mean(0), x[:half].std(0)
-    z = (x - mean) / np.where(std > 0, std, 1.0)  # a unit constant on the fitting half contributes nothing
-    fit, held_out = z[:half], z[half:]
-    gram = fit.T @ fit + RIDGE * half * np.eye(z.shape[1])
-    weights = np.linalg.solve(gram, fit.T @ (y[:half] - y[:half].mean()))
-    probe_score = _score(hypothesis.kind, held_out @ weights, y[half:])
-    fitting_scores = [_score(hypothesis.kind, fit[:, u], y[:half]) for u in range(z.shape[1])]
-    best = int(np.argmax(fitting_scores))
-    return ProbeResult(hypothesis.name, state, "auroc" if hypothesis.kind == "binary" else "pearson",
-                       round(probe_score, 4), best, round(_score(hypothesis.kind, held_out[:, best], y[half:]), 4))
+    """One hypothesis against one block (see probe_block)."""
+    return probe_block(acts, [hypothesis], state)[0]
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -78,17 +94,18 @@ def main(argv: list[str] | None = None) -> None:
           f"scored on the other {len(text) - len(text) // 2:,}")
     print("| hypothesis | state | metric | linear probe, all units | best single unit |")
     print("| --- | --- | --- | --- | --- |")
+    hypotheses = []
     for name in args.hypothesis:
-        feature = FEATURES[name]
-        hypothesis = Hypothesis(name, feature.kind, compute_feature(name, text))
+        hypothesis = Hypothesis(name, FEATURES[name].kind, compute_feature(name, text))
         if hypothesis.is_constant:
             print(f"| {name} | | | constant on this sample | |")
-            continue
-        for state, acts in blocks.items():
-            result = probe(acts, hypothesis, state)
-            label = "AUROC" if result.metric == "auroc" else r"\|r\|"
-            print(f"| {name} | {state} | {label} | {result.probe:.3f} | {result.unit:.3f} (unit {result.best_unit}) |")
-
+        else:
+            hypotheses.append(hypothesis)
+    rows = [r for state, acts in blocks.items() for r in probe_block(acts, hypotheses, state)] if hypotheses else []
+    for result in sorted(rows, key=lambda r: args.hypothesis.index(r.hypothesis)):
+        label = "AUROC" if result.metric == "auroc" else r"\|r\|"
+        print(f"| {result.hypothesis} | {result.state} | {label} | {result.probe:.3f} | "
+              f"{result.unit:.3f} (unit {result.best_unit}) |")
 
 if __name__ == "__main__":
     main()

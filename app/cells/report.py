@@ -35,6 +35,25 @@ def best_cells(directory: Path) -> dict[str, dict]:
     return best
 
 
+def print_probes(models: list[Path]) -> None:
+    """Each hypothesis's best linear probe (all units of one layer and state) beside the best single unit there."""
+    probes = {m.name: json.loads((m / CELLS_FILE).read_text()).get("probes") for m in models}
+    names = [name for name, entries in probes.items() if entries]
+    if not names:
+        return
+    print("\nLinear probes (all units of one layer and state, fitted on the first half of the sample, scored on the "
+          "second), beside that state's best single unit on the same halves:\n")
+    print("| hypothesis | " + " | ".join(names) + " |")
+    print("| --- | " + " | ".join("---" for _ in names) + " |")
+    for hypothesis in SHOWN:
+        best = {name: next((p for p in probes[name] if p["hypothesis"] == hypothesis), None) for name in names}
+        if all(p is None for p in best.values()):
+            continue
+        cells = [f"{p['score']:.3f} (L{p['layer']} {p['state']}; one unit {p['best_unit_score']:.3f})" if p else "absent"
+                 for p in best.values()]
+        print(f"| {hypothesis} | " + " | ".join(cells) + " |")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m app.cells.report", description=__doc__.split("\n")[0])
     parser.add_argument("models_dir", nargs="?", type=Path, default=Path("models"))
@@ -68,6 +87,7 @@ def main(argv: list[str] | None = None) -> int:
             row.append(text)
         label = "AUROC" if metric == "auroc" else r"Pearson \|r\|"  # escaped pipes keep the Markdown table intact
         print(f"| {hypothesis} | {label} | " + " | ".join(row) + " |")
+    print_probes(models)
     for line in missed:
         print(f"MISSED {line}", file=sys.stderr)
     return 1 if missed else 0

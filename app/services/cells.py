@@ -50,6 +50,15 @@ def stored_cells(store: CellStore, hypothesis: str | None, limit: int | None) ->
     return cells
 
 
+def stored_probes(store: CellStore, name: str, hypothesis: str | None) -> list[dict]:
+    if hypothesis is not None and hypothesis not in FEATURES:
+        raise InputError(422, f"unknown hypothesis {hypothesis!r}; valid: {', '.join(FEATURES)}")
+    if "probes" not in store.summary:
+        raise InputError(404, f"model {name!r}'s cell analysis predates linear probes; rebuild it with "
+                              f"`python -m app.cells.build models/{name}`")
+    return [p for p in store.summary["probes"] if hypothesis is None or p["hypothesis"] == hypothesis]
+
+
 def _hypothesis(request: RankRequest, text: str) -> Hypothesis:
     if (request.hypothesis is None) == (request.regex is None):
         raise InputError(422, 'give exactly one of "hypothesis" (a built-in id) or "regex"')
