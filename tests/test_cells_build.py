@@ -44,12 +44,17 @@ def test_sample_refuses_a_corpus_file_that_changed(tmp_path):
         held_out_sample(config, tmp_path, sample_chars=60)
 
 
-def test_build_writes_the_analysis_and_the_report_reads_it(tmp_path, capsys):
+def _built(tmp_path, arch: str):
+    """A tiny model with a 1,200-character sample in tmp_path/models, analysed: (its directory, the summary)."""
     vocab = Vocabulary.from_text(TINY_TEXT)
-    directory = tmp_path / "models" / "tiny-lstm"
-    save_model_dir(directory, make_model("lstm", vocab.size), vocab)
+    directory = tmp_path / "models" / f"tiny-{arch}"
+    save_model_dir(directory, make_model(arch, vocab.size), vocab)
     (directory / "sample.txt").write_text((TINY_TEXT * 10)[:1200])
-    summary = build(directory, corpus_root=tmp_path, sample_chars=0, resample=False, top=3, k=4)
+    return directory, build(directory, corpus_root=tmp_path, sample_chars=0, resample=False, top=3, k=4)
+
+
+def test_build_writes_the_analysis_and_the_report_reads_it(tmp_path, capsys):
+    directory, summary = _built(tmp_path, "lstm")
     stored = json.loads((directory / "cells.json").read_text())
     assert stored == json.loads(json.dumps(summary)) and (directory / "units.safetensors").is_file()
     assert "inside_double_quotes" in {c["hypothesis"] for c in stored["cells"]}
@@ -58,11 +63,7 @@ def test_build_writes_the_analysis_and_the_report_reads_it(tmp_path, capsys):
 
 
 def test_build_stores_a_probe_per_hypothesis_and_state_and_the_report_shows_the_best(tmp_path, capsys):
-    vocab = Vocabulary.from_text(TINY_TEXT)
-    directory = tmp_path / "models" / "tiny-gru"
-    save_model_dir(directory, make_model("gru", vocab.size), vocab)
-    (directory / "sample.txt").write_text((TINY_TEXT * 10)[:1200])
-    summary = build(directory, corpus_root=tmp_path, sample_chars=0, resample=False, top=3, k=4)
+    _, summary = _built(tmp_path, "gru")
     position = [p for p in summary["probes"] if p["hypothesis"] == "position_in_line"]
     assert len(position) == 2 * 4  # two layers x (h, r, z, n)
     assert position[0]["score"] == max(p["score"] for p in position)
