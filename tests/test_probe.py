@@ -19,7 +19,7 @@ def test_probe_recovers_a_numeric_feature_spread_over_two_units():
     result = probe(acts, Hypothesis("sum", "numeric", feature))
     assert result.metric == "pearson"
     assert result.probe > 0.99
-    assert result.best_unit in (0, 1) and 0.6 < result.unit < 0.8  # each alone: r = 1 / sqrt(2)
+    assert result.best_unit in (0, 1) and 0.6 < result.unit_score < 0.8  # each alone: r = 1 / sqrt(2)
 
 
 def test_probe_recovers_a_binary_feature_spread_over_two_units():
@@ -27,7 +27,7 @@ def test_probe_recovers_a_binary_feature_spread_over_two_units():
     result = probe(acts, Hypothesis("positive_sum", "binary", feature > 0))
     assert result.metric == "auroc"
     assert result.probe > 0.99
-    assert result.unit < 0.9
+    assert result.unit_score < 0.9
 
 
 def test_probe_scores_on_the_held_out_half_only():

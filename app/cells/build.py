@@ -131,7 +131,7 @@ def build(model_dir: Path, corpus_root: Path, sample_chars: int, resample: bool,
                    **({"spearman": s.spearman} if s.spearman is not None else {})}
                   for h in hypotheses for s in ranking[h.name]],
         "probes": [{"hypothesis": r.hypothesis, "layer": int(r.state.split(".")[1]), "state": r.state.split(".", 2)[2],
-                    "metric": r.metric, "score": r.probe, "best_unit": r.best_unit, "best_unit_score": r.unit}
+                    "metric": r.metric, "score": r.probe, "best_unit": r.best_unit, "best_unit_score": r.unit_score}
                    for r in probes],
     }
     save_store(model_dir, summary, tensors)

@@ -34,7 +34,7 @@ class ProbeResult:
     metric: str  # "auroc" or "pearson"
     probe: float  # the probe's score on the held-out half
     best_unit: int  # the best single unit on the fitting half
-    unit: float  # that unit's score on the held-out half
+    unit_score: float  # that unit's score on the held-out half
 
 
 def _score(kind: str, values: np.ndarray, target: np.ndarray) -> float:
@@ -105,7 +105,7 @@ def main(argv: list[str] | None = None) -> None:
     for result in sorted(rows, key=lambda r: args.hypothesis.index(r.hypothesis)):
         label = "AUROC" if result.metric == "auroc" else r"\|r\|"
         print(f"| {result.hypothesis} | {result.state} | {label} | {result.probe:.3f} | "
-              f"{result.unit:.3f} (unit {result.best_unit}) |")
+              f"{result.unit_score:.3f} (unit {result.best_unit}) |")
 
 if __name__ == "__main__":
     main()
