@@ -52,15 +52,19 @@ def probe_block(acts: torch.Tensor, hypotheses: list[Hypothesis], state: str = "
     ranking's screen and is scored exactly on the held-out half.
     """
     half = acts.shape[0] // 2
-    fit_acts = acts[:half].float()
-    mean, std = fit_acts.mean(0), fit_acts.std(0)
+    mean = acts[:half].float().mean(0)
+    fit = acts[:half].float() - mean  # (half, U), centred: its Gram matrix has no cancellation
+    gram = (fit.t() @ fit).double()  # (U, U)
+    std = (gram.diagonal() / half).sqrt()
     scale = torch.where(std > 0, std, torch.ones_like(std))  # a unit constant on the fitting half contributes nothing
-    fit, held_out = (fit_acts - mean) / scale, (acts[half:].float() - mean) / scale  # (half, U), (N - half, U)
     targets = np.stack([np.asarray(h.values, dtype=np.float64) for h in hypotheses], axis=1)  # (N, F)
     centred = torch.from_numpy(targets[:half] - targets[:half].mean(0))
-    gram = (fit.t() @ fit).double() + RIDGE * half * torch.eye(fit.shape[1], dtype=torch.float64)
-    weights = torch.linalg.solve(gram, fit.t().double() @ centred)  # (U, F)
-    predictions = (held_out @ weights.float()).numpy()  # (N - half, F)
+    # the ridge regression on standardised units, solved without materialising them
+    standardised_gram = gram / torch.outer(scale, scale) + RIDGE * half * torch.eye(len(scale), dtype=torch.float64)
+    products = (fit.t() @ centred.float()).double()  # (U, F)
+    weights = torch.linalg.solve(standardised_gram, products / scale[:, None]) / scale[:, None]
+    held_out = acts[half:].float()
+    predictions = (held_out @ weights.float() - mean @ weights.float()).numpy()  # (N - half, F)
     screened = screen_block(fit, [Hypothesis(h.name, h.kind, np.asarray(h.values)[:half]) for h in hypotheses])
     results = []
     for j, h in enumerate(hypotheses):
