@@ -129,10 +129,13 @@ class RankRequest(Strict):
 
 class Example(BaseModel):
     position: int = Field(description="Character index of the peak in the model's sample")
-    value: float = Field(description="The unit's activation at the peak")
+    value: float = Field(description="The unit's activation at the peak, as the sample scan measured it (the "
+                         "sample read as 64 chunks side by side, each after 256 characters of warm-up)")
     context: str = Field(description="About 60 characters of the sample around the peak")
     peak: int = Field(description="Index of the peak character within `context`")
-    values: list[float] = Field(description="The unit's activation at every character of `context`")
+    values: list[float] = Field(description="The unit's activation at every character of `context`, recomputed "
+                                "after the 200 characters before it; equal to `value` at the peak except for "
+                                "cells that keep integrating over thousands of characters")
 
 
 class UnitScore(BaseModel):

@@ -5,6 +5,7 @@ import { colourFor, paint, scaleFor } from "./colors.js";
 import { $, el } from "./cells-dom.js";
 
 const EXAMPLES_SHOWN = 8; // examples per side before "show all"
+const INTEGRATOR_GAP = 0.05; // relative difference beyond which the scan's own value is worth a note
 const SHOWN_AS = { "\n": "↵", "\t": "⇥", "\r": "␍" };
 
 function fmtSigned(v) {
@@ -46,9 +47,18 @@ export function exampleBlock(rep, title, kind, examples, norm) {
   examples.forEach((ex, k) => {
     const li = el("li", "ur-ex");
     if (k >= EXAMPLES_SHOWN) li.hidden = true;
-    const value = el("span", "ur-val", fmtSigned(ex.value));
-    const tanh = rep.state === "c" ? ` (tanh ${fmtSigned(Math.tanh(ex.value))})` : "";
+    // the number matches the colours: the context's own recomputation (after its warm-up), not the sample
+    // scan's value, which differs only for cells that keep integrating over thousands of characters
+    const atPeak = ex.values.length > ex.peak ? ex.values[ex.peak] : ex.value;
+    const value = el("span", "ur-val", fmtSigned(atPeak));
+    const tanh = rep.state === "c" ? ` (tanh ${fmtSigned(Math.tanh(atPeak))})` : "";
     value.title = `activation at the outlined character${tanh}`;
+    if (Math.abs(atPeak - ex.value) > INTEGRATOR_GAP * Math.max(1, Math.abs(ex.value))) {
+      value.classList.add("ur-val-differs");
+      value.title += `\nthe sample scan measured ${fmtSigned(ex.value)} here, after reading a different stretch of `
+        + "text before it: this cell keeps adding up over thousands of characters, so its value depends on "
+        + "where reading starts";
+    }
     li.title = `position ${ex.position.toLocaleString("en-US")} of the sample`;
     li.append(value, contextLine(rep.state, ex, norm));
     list.append(li);

@@ -205,6 +205,8 @@ def test_unit_panel_shows_coloured_examples_with_the_peak_outlined(server_url, w
     assert first.locator(".cx.peak").evaluate("s => getComputedStyle(s).outlineStyle") == "solid"
     colours = backgrounds(page, '#unit-panel .ur-examples[data-kind="top"] .ur-ex >> nth=0 >> .cx')
     assert colours == [lut_colour("c", v) for v in ex["values"]]
+    shown = first.locator(".ur-val").text_content().replace("\u2212", "-")  # the number matches the peak's colour
+    assert abs(float(shown) - ex["values"][ex["peak"]]) <= 5e-4 + 1e-9  # shown to 3 decimals
     assert any(c != WHITE for c in colours)
     assert "\n" not in panel.locator(".ur-ctx").all_text_contents()[0]
     contexts = "".join(e["context"] for e in report["top"] + report["bottom"])
@@ -214,6 +216,23 @@ def test_unit_panel_shows_coloured_examples_with_the_peak_outlined(server_url, w
         top.locator(".cells-more").click()
         expect(top.locator(".ur-ex:visible")).to_have_count(len(report["top"]))
     page.screenshot(path=str(ARTIFACTS / "cells-unit-panel.png"), full_page=True)
+
+
+def test_an_example_whose_scan_value_differs_says_why(server_url, watched):
+    """A cell that integrates over thousands of characters: the scan's value at the peak is not the context's."""
+    def drift(route):
+        report = route.fetch().json()
+        report["top"][0]["value"] = report["top"][0]["values"][report["top"][0]["peak"]] + 40.0
+        route.fulfill(json=report)
+
+    watched.page.route("**/api/models/*/units/1/c/2", drift)
+    page = open_cells(watched, server_url, "?layer=1&state=c&unit=2")
+    expect(page.locator("#unit-panel")).to_have_attribute("data-ready", "1")
+    shown = page.locator('#unit-panel .ur-examples[data-kind="top"] .ur-val').first
+    expect(shown).to_have_class(re.compile("ur-val-differs"))
+    expect(shown).to_have_attribute("title", re.compile("sample scan measured .* keeps adding up"))
+    other = page.locator('#unit-panel .ur-examples[data-kind="top"] .ur-val').nth(1)
+    expect(other).not_to_have_class(re.compile("ur-val-differs"))
 
 
 def test_unit_panel_follows_the_selection(server_url, watched):
