@@ -49,3 +49,19 @@ def test_probe_command_without_a_sample_says_how_to_make_one(tmp_path):
     models = build_models_dir(tmp_path, analysed=())
     with pytest.raises(SystemExit, match="app.cells.build"):
         main([str(models / "tiny-gru")])
+
+
+def test_probe_command_takes_a_regex_and_a_text_file(tmp_path, capsys):
+    models = build_models_dir(tmp_path, analysed=())
+    text = tmp_path / "mine.txt"
+    text.write_text('He said "no" and "yes", then "maybe".\n' * 40)
+    main([str(models / "tiny-lstm"), "--regex", '"[^"]*"', "--states", "layers.1.h", "--text", str(text)])
+    out = capsys.readouterr().out
+    assert "fitted on the first 760 characters of mine.txt" in out
+    assert '| regex "[^"]*" | layers.1.h | AUROC |' in out
+
+
+def test_probe_command_rejects_a_bad_regex_clearly(tmp_path):
+    models = build_models_dir(tmp_path, analysed=("lstm",))
+    with pytest.raises(SystemExit, match=r"--regex '\(': "):
+        main([str(models / "tiny-lstm"), "--regex", "("])

@@ -1,13 +1,15 @@
 """Is a hypothesis carried by one unit, or spread over many? A linear probe beside the best unit.
 
-    python -m app.cells.probe models/linux-lstm [--hypothesis position_in_line ...] [--states layers.1.c ...]
+    python -m app.cells.probe models/linux-lstm [--hypothesis position_in_line ...] [--regex PATTERN ...]
+                              [--states layers.1.c ...] [--text FILE]
 
 The ranking looks for single units. When no unit scores well, the model may still know the
 feature, spread over many units. This fits a ridge regression from all units of a state
 block (e.g. layers.1.c, 512 units) to the hypothesis on the first half of the model's held-out
 sample and scores it on the second half, beside the best single unit chosen on the first half
 and scored on the second: the same metric as the ranking (|Pearson r| for numeric features,
-max(AUROC, 1 - AUROC) for binary ones).
+max(AUROC, 1 - AUROC) for binary ones). The probe is a least-squares fit, not a classifier,
+so for a binary hypothesis one saturating unit can still score higher than the probe.
 """
 from __future__ import annotations
 
@@ -18,7 +20,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from app.cells.features import FEATURES, compute_feature
+from app.cells.features import FEATURES, RegexError, RegexTimeout, compute_feature, regex_feature
 from app.cells.ranking import Hypothesis, exact_auroc, pearson, screen_block
 from app.cells.scan import scan
 from app.cells.store import SAMPLE_FILE
@@ -81,35 +83,53 @@ def probe(acts: torch.Tensor, hypothesis: Hypothesis, state: str = "") -> ProbeR
     return probe_block(acts, [hypothesis], state)[0]
 
 
+def _hypotheses(names: list[str], patterns: list[str], text: str) -> list[Hypothesis]:
+    """Built-in features by name and regular expressions (characters inside a match are 1), on text."""
+    found = [Hypothesis(name, FEATURES[name].kind, compute_feature(name, text)) for name in names]
+    for pattern in patterns:
+        try:
+            found.append(Hypothesis(f"regex {pattern}", "binary", regex_feature(pattern, text)))
+        except (RegexError, RegexTimeout) as exc:
+            raise SystemExit(f"--regex {pattern!r}: {exc}") from exc
+    return found
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m app.cells.probe", description=__doc__.split("\n")[0])
     parser.add_argument("model_dir", type=Path)
-    parser.add_argument("--hypothesis", nargs="+", default=["position_in_line"], choices=list(FEATURES))
+    parser.add_argument("--hypothesis", nargs="*", default=None, choices=list(FEATURES),
+                        help="built-in hypotheses (default: position_in_line unless --regex is given)")
+    parser.add_argument("--regex", nargs="+", default=[], help="regular expressions: characters inside a match are 1")
     parser.add_argument("--states", nargs="+", default=None, help="state names (default: every layer's h and c)")
+    parser.add_argument("--text", type=Path, default=None, help="a UTF-8 text file to probe on (default: the "
+                        "model's held-out sample.txt)")
     args = parser.parse_args(argv)
     loaded = load_model_dir(args.model_dir)
-    sample_path = args.model_dir / SAMPLE_FILE
-    if not sample_path.is_file():
-        raise SystemExit(f"{sample_path} is missing: run python -m app.cells.build {args.model_dir} first")
-    text = sample_path.read_text(encoding="utf-8")
-    names = args.states or [n for n in loaded.model.config.state_names() if n.endswith((".h", ".c"))]
-    blocks = scan(loaded.model, loaded.vocab.encode(text).ids, names, keep_states=True, track_top=False).states
-    print(f"{loaded.name}: fitted on the first {len(text) // 2:,} characters of {SAMPLE_FILE}, "
+    text_path = args.text or args.model_dir / SAMPLE_FILE
+    if not text_path.is_file():
+        raise SystemExit(f"{text_path} is missing: run python -m app.cells.build {args.model_dir} first, "
+                         "or give --text")
+    text = text_path.read_text(encoding="utf-8")
+    names = ["position_in_line"] if args.hypothesis is None and not args.regex else (args.hypothesis or [])
+    hypotheses = _hypotheses(names, args.regex, text)
+    states = args.states or [n for n in loaded.model.config.state_names() if n.endswith((".h", ".c"))]
+    blocks = scan(loaded.model, loaded.vocab.encode(text).ids, states, keep_states=True, track_top=False).states
+    print(f"{loaded.name}: fitted on the first {len(text) // 2:,} characters of {text_path.name}, "
           f"scored on the other {len(text) - len(text) // 2:,}")
     print("| hypothesis | state | metric | linear probe, all units | best single unit |")
     print("| --- | --- | --- | --- | --- |")
-    hypotheses = []
-    for name in args.hypothesis:
-        hypothesis = Hypothesis(name, FEATURES[name].kind, compute_feature(name, text))
+    varying = [h for h in hypotheses if not h.is_constant]
+    results = {state: probe_block(acts, varying, state) for state, acts in blocks.items()} if varying else {}
+    for hypothesis in hypotheses:
         if hypothesis.is_constant:
-            print(f"| {name} | | | constant on this sample | |")
-        else:
-            hypotheses.append(hypothesis)
-    rows = [r for state, acts in blocks.items() for r in probe_block(acts, hypotheses, state)] if hypotheses else []
-    for result in sorted(rows, key=lambda r: args.hypothesis.index(r.hypothesis)):
-        label = "AUROC" if result.metric == "auroc" else r"\|r\|"
-        print(f"| {result.hypothesis} | {result.state} | {label} | {result.probe:.3f} | "
-              f"{result.unit_score:.3f} (unit {result.best_unit}) |")
+            print(f"| {hypothesis.name} | | | constant on this text | |")
+            continue
+        for state in blocks:
+            result = results[state][varying.index(hypothesis)]
+            label = "AUROC" if result.metric == "auroc" else r"\|r\|"
+            print(f"| {result.hypothesis} | {result.state} | {label} | {result.probe:.3f} | "
+                  f"{result.unit_score:.3f} (unit {result.best_unit}) |")
+
 
 if __name__ == "__main__":
     main()
