@@ -98,3 +98,14 @@ def test_stepwise_capture_equals_fused_capture(arch, vocab):
         assert (fused.states[name] - stepwise.states[name]).abs().max() < tol, name
     assert ((fused.logits - stepwise.logits).abs() / (1 + fused.logits.abs())).max() < tol  # logits are unbounded
     assert all((fused.final_state[k] - stepwise.final_state[k]).abs().max() < tol for k in fused.final_state)
+
+
+def test_capture_can_stop_after_the_first_layers(vocab):
+    model = make_model("lstm", vocab.size, layers=2)
+    ids = _ids(vocab, 30, seed=4)
+    lower = capture(model, ids, ["layers.0.c"], with_final_state=True, n_layers=1)
+    full = capture(model, ids, ["layers.0.c"], with_final_state=True)
+    assert set(lower.final_state) == {"layers.0.h", "layers.0.c"}
+    assert torch.equal(lower.states["layers.0.c"], full.states["layers.0.c"])
+    with pytest.raises(ValueError, match="n_layers"):
+        capture(model, ids, ["layers.1.h"], n_layers=1)

@@ -113,3 +113,10 @@ def test_kept_states_of_the_batched_path_are_a_view_in_text_order():
     single = capture(model, torch.from_numpy(ids[:384]), ["layers.0.h"]).states["layers.0.h"][0]
     assert result.states["layers.0.h"].shape == (2900, 16)
     assert (result.states["layers.0.h"][:384] - single).abs().max() < 1e-5  # the first stream starts the text exactly
+
+
+def test_scanning_lower_layer_states_alone_gives_the_same_states():
+    model, ids = _setup()
+    alone = scan(model, ids, ["layers.0.gates.f"], n_streams=8, keep_states=True, track_top=False)
+    together = scan(model, ids, model.config.state_names(), n_streams=8, keep_states=True, track_top=False)
+    assert torch.equal(alone.states["layers.0.gates.f"], together.states["layers.0.gates.f"])

@@ -140,7 +140,8 @@ def scan(model: CharRNN, ids: np.ndarray, names: Iterable[str], n_streams: int =
     # Stream b's chunk is text[b * chunk : (b + 1) * chunk], so a (B, chunk, H) buffer viewed as
     # (B * chunk, H) is in text order: the stepwise path writes every state straight into its place.
     kept = {name: torch.empty(n_streams, chunk, H) for name in names} if keep_states else {}
-    every_h = [f"layers.{layer}.h" for layer in range(cfg.n_layers)]  # each layer's input to the next
+    n_layers = max((int(name.split(".")[1]) for name in names), default=cfg.n_layers - 1) + 1  # layers above: never run
+    every_h = [f"layers.{layer}.h" for layer in range(n_layers)]  # each layer's input to the next
     computed = names + [n for n in every_h if n not in names]
     scratch = {name: torch.empty(n_streams, window, H) for name in computed if name not in kept} if stepwise else {}
     warmup_h = {name: scratch[name] if name in scratch else torch.empty(n_streams, window, H)
@@ -160,7 +161,7 @@ def scan(model: CharRNN, ids: np.ndarray, names: Iterable[str], n_streams: int =
         w = min(window, warmup - start)
         state = capture(model, inputs[:, start : start + w], every_h if stepwise else (), state=state,
                         with_final_state=True, stepwise=stepwise, matmul_dtype=matmul_dtype,
-                        outputs={n: b[:, :w] for n, b in warmup_h.items()} or None).final_state
+                        outputs={n: b[:, :w] for n, b in warmup_h.items()} or None, n_layers=n_layers).final_state
     if state is not None:
         for value in state.values():
             value[0] = 0.0  # the first chunk starts the text: zero state, as a single stream would
@@ -168,7 +169,7 @@ def scan(model: CharRNN, ids: np.ndarray, names: Iterable[str], n_streams: int =
         w = min(window, chunk - offset)
         out = capture(model, inputs[:, warmup + offset : warmup + offset + w], computed if stepwise else names,
                       state=state, with_final_state=True, stepwise=stepwise, matmul_dtype=matmul_dtype,
-                      outputs=destinations(offset, w))
+                      outputs=destinations(offset, w), n_layers=n_layers)
         state = out.final_state
         n_valid = (n_valid_total - offset).clamp(0, w)  # (B,)
         partial = torch.nonzero(n_valid < w).flatten().tolist()

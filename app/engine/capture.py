@@ -75,6 +75,7 @@ def capture(
     stepwise: bool = False,
     matmul_dtype: torch.dtype = torch.float32,
     outputs: dict[str, torch.Tensor] | None = None,
+    n_layers: int | None = None,
 ) -> Capture:
     """Runs ids (B, T) or (T,) and returns the requested states for the requested units.
 
@@ -84,6 +85,8 @@ def capture(
     the fused kernel plus recompute when many streams run at once; with it, `matmul_dtype`
     torch.bfloat16 runs the matrix products in bfloat16 (approximate: for batch scans), and
     `outputs` {name: (B, T, H)} are tensors to write requested states into (all units).
+    `n_layers` runs only the first n layers (no logits then): the final state covers just those,
+    which is all a caller continuing lower-layer states needs.
     """
     cfg = model.config
     if ids.dim() == 1:
@@ -101,6 +104,10 @@ def capture(
         raise ValueError("outputs need the stepwise path and all units")
     outputs = outputs or {}
     top = cfg.n_layers if (with_logits or with_final_state) else max(wanted, default=-1) + 1
+    if n_layers is not None:
+        if with_logits or not max(wanted, default=-1) < n_layers <= cfg.n_layers:
+            raise ValueError(f"n_layers must cover the requested states, be at most {cfg.n_layers} and exclude logits")
+        top = n_layers
 
     def pick(values: torch.Tensor) -> torch.Tensor:  # all units: no gather, no copy
         return values if units is None else values[..., unit_index]
