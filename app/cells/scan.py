@@ -3,7 +3,8 @@
 The text is cut into B chunks that run side by side as a batch (matrix-matrix work instead
 of one matrix-vector product per character). Each chunk is first warmed up on the
 characters before it, so its state at the chunk start is close to the one a single
-stream would have; the warm-up outputs are discarded. Top examples are kept with a
+stream would have (except in cells that keep integrating over thousands of characters:
+docs/benchmarks.md measures how far); the warm-up outputs are discarded. Top examples are kept with a
 streaming top-k per unit: one candidate per segment of SEGMENT characters (so the k
 examples are k different places, not k neighbouring characters of one peak).
 """
