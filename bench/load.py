@@ -1,7 +1,7 @@
 """Load benchmark of the JSON API: many concurrent clients against one, on a server it starts itself.
 
     python bench/load.py [--models-dir models] [--model NAME] [--clients 20] [--seconds 30]
-                         [--baseline-seconds 5] [--chars 2000] [--units one|all] [--uvicorn-workers 1]
+                         [--baseline-seconds 10] [--chars 2000] [--units one|all] [--uvicorn-workers 1]
 
 What it does, in one run:
   1. starts `uvicorn app.main:app` in a subprocess on a free port of 127.0.0.1 (never any
@@ -271,7 +271,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--model", default=None, help="default: the first model GET /api/models lists")
     parser.add_argument("--clients", type=int, default=20, help="concurrent clients in the load phase (default 20)")
     parser.add_argument("--seconds", type=float, default=30.0, help="length of the load phase (default 30)")
-    parser.add_argument("--baseline-seconds", type=float, default=5.0, help="length of the 1-client phase (default 5)")
+    parser.add_argument("--baseline-seconds", type=float, default=10.0, help="length of the 1-client phase (default 10)")
     parser.add_argument("--chars", type=int, default=2000, help="characters per request (default 2000)")
     parser.add_argument("--units", choices=("one", "all"), default="one", help="unit 0 only (default) or every unit")
     parser.add_argument("--uvicorn-workers", type=int, default=1, help="uvicorn worker processes (default 1)")
