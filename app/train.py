@@ -18,7 +18,7 @@ from pathlib import Path
 
 from app.engine.data import corpus_sha256
 from app.engine.ngram import fit_best_ngram
-from app.engine.training import TrainConfig, Trainer
+from app.engine.training import TrainConfig, Trainer, unsupported_precision
 
 _FLAGS = {"n_layers": "layers", "hidden_size": "hidden", "embedding_size": "embedding"}
 
@@ -54,10 +54,10 @@ def main(argv: list[str] | None = None) -> None:
         return
     trainer.command = "python -m app.train " + " ".join(shlex.quote(a) for a in (argv if argv is not None else sys.argv[1:]))
     if not finalize_only:
-        try:
-            summary = trainer.run()
-        except ValueError as exc:  # a setting this machine cannot run: say so instead of a traceback
-            parser.error(str(exc))
+        problem = unsupported_precision(trainer.cfg)
+        if problem:  # a setting this machine cannot run: say so instead of a traceback
+            parser.error(problem)
+        summary = trainer.run()
         print(json.dumps(summary))
         if summary["step"] < trainer.cfg.max_steps:
             return  # interrupted: resume later with the same command

@@ -145,3 +145,17 @@ def test_train_command_caches_the_ngram_baseline_per_corpus_and_split(tmp_path, 
     assert len(cached) == 1 and json.loads(cached[0].read_text()) == first
     main(["--name", "other-model", *args[2:]])  # another model on the same corpus and split reuses it
     assert json.loads(capsys.readouterr().out) == first and len(list((tmp_path / "ck").glob("ngram-*"))) == 1
+
+
+def test_train_command_refuses_bf16_on_a_cpu_without_it_with_a_usage_error(tmp_path, monkeypatch, capsys):
+    from app.train import main
+
+    monkeypatch.setattr("app.engine.training.fast_matmul_dtype", lambda: torch.float32)
+    corpus = tmp_path / "corpus.txt"
+    corpus.write_text("abcabcabd " * 400)
+    with pytest.raises(SystemExit) as stopped:
+        main(["--name", "b", "--corpus", str(corpus), "--out-dir", str(tmp_path / "m"),
+              "--resume-dir", str(tmp_path / "ck"), "--hidden", "8", "--max-steps", "5", "--precision", "bf16"])
+    assert stopped.value.code == 2
+    assert "--precision fp32" in capsys.readouterr().err
+    assert not (tmp_path / "m" / "b").exists()

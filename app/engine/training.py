@@ -77,6 +77,15 @@ class TrainConfig:
                            hidden_size=self.hidden_size, embedding_size=self.embedding_size, dropout=self.dropout)
 
 
+def unsupported_precision(cfg: TrainConfig) -> str | None:
+    """Why this machine cannot train with cfg.precision, or None when it can."""
+    if cfg.precision == "bf16" and fast_matmul_dtype() != torch.bfloat16:
+        # oneDNN has no bfloat16 LSTM without native support: training would fail on its first step
+        return ("precision bf16 needs a CPU with native bfloat16 (AVX-512 BF16 or AMX) and this one has none; "
+                "train with precision fp32 (--precision fp32)")
+    return None
+
+
 def learning_rate(cfg: TrainConfig, step: int) -> float:
     if step < cfg.warmup_steps:
         return cfg.lr * (step + 1) / cfg.warmup_steps
@@ -207,10 +216,9 @@ class Trainer:
 
     def run(self) -> dict:
         cfg = self.cfg
-        if cfg.precision == "bf16" and fast_matmul_dtype() != torch.bfloat16:
-            # oneDNN has no bfloat16 LSTM without native support: it would fail on the first step
-            raise ValueError("precision bf16 needs a CPU with native bfloat16 (AVX-512 BF16 or AMX) and this one "
-                             "has none; train with precision fp32 (--precision fp32)")
+        problem = unsupported_precision(cfg)
+        if problem:
+            raise ValueError(problem)
         resumed = self.try_resume()
         previous = {sig: signal.signal(sig, self._request_stop) for sig in (signal.SIGINT, signal.SIGTERM)}
         per_epoch = batches_per_epoch(len(self.train_ids), cfg.batch_size, cfg.seq_len)
