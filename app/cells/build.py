@@ -23,6 +23,7 @@ from app.cells.probe import probe_block
 from app.cells.ranking import Hypothesis, rank_units, screen_blocks
 from app.cells.scan import scan
 from app.cells.store import SAMPLE_FILE, save_store
+from app.engine.capture import parse_state_name
 from app.engine.checkpoint import load_model_dir
 from app.engine.stepwise import fast_matmul_dtype
 
@@ -105,8 +106,13 @@ def build(model_dir: Path, corpus_root: Path, sample_chars: int, resample: bool,
     rank_s = time.perf_counter() - started
     started = time.perf_counter()
     probes = [r for name, acts in scanned.states.items() for r in probe_block(acts, hypotheses, name)]
-    probes.sort(key=lambda r: ([h.name for h in hypotheses].index(r.hypothesis), -r.probe))  # best first per hypothesis
+    order = {h.name: i for i, h in enumerate(hypotheses)}
+    probes.sort(key=lambda r: (order[r.hypothesis], -r.probe))  # best first within each hypothesis
     probe_s = time.perf_counter() - started
+
+    def where(name: str) -> dict:  # "layers.1.c" -> {"layer": 1, "state": "c"}, as the API names them
+        layer, kind = parse_state_name(name, loaded.model.config.arch, loaded.model.config.n_layers)
+        return {"layer": layer, "state": kind}
 
     tensors: dict[str, torch.Tensor] = {}
     for name in names:
@@ -126,12 +132,10 @@ def build(model_dir: Path, corpus_root: Path, sample_chars: int, resample: bool,
         "absent": [h.name for h in all_hypotheses if h.is_constant],  # constant on the sample: nothing to rank
         "timing_s": {"scan": round(scan_s, 2), "rank": round(rank_s, 2), "probe": round(probe_s, 2)},
         "scan_matmul_dtype": str(matmul_dtype).removeprefix("torch."),
-        "cells": [{"hypothesis": s.hypothesis, "layer": int(s.state.split(".")[1]), "state": s.state.split(".", 2)[2],
-                   "unit": s.unit, "metric": s.metric, "score": s.score, "sign": s.sign,
+        "cells": [{"hypothesis": s.hypothesis, **where(s.state), "unit": s.unit, "metric": s.metric, "score": s.score, "sign": s.sign,
                    **({"spearman": s.spearman} if s.spearman is not None else {})}
                   for h in hypotheses for s in ranking[h.name]],
-        "probes": [{"hypothesis": r.hypothesis, "layer": int(r.state.split(".")[1]), "state": r.state.split(".", 2)[2],
-                    "metric": r.metric, "score": r.probe, "best_unit": r.best_unit, "best_unit_score": r.unit_score}
+        "probes": [{"hypothesis": r.hypothesis, **where(r.state), "metric": r.metric, "score": r.probe, "best_unit": r.best_unit, "best_unit_score": r.unit_score}
                    for r in probes],
     }
     save_store(model_dir, summary, tensors)

@@ -28,16 +28,16 @@ SHOWN = ["inside_double_quotes", "inside_single_quotes", "position_in_line", "in
          "inside_condition", "paren_depth", "brace_depth", "bracket_depth"]
 
 
-def best_cells(directory: Path) -> dict[str, dict]:
+def best_cells(summary: dict) -> dict[str, dict]:
     best: dict[str, dict] = {}
-    for cell in json.loads((directory / CELLS_FILE).read_text())["cells"]:
+    for cell in summary["cells"]:
         best.setdefault(cell["hypothesis"], cell)  # stored best first
     return best
 
 
-def print_probes(models: list[Path]) -> None:
+def print_probes(summaries: dict[str, dict]) -> None:
     """Each hypothesis's best linear probe (all units of one layer and state) beside the best single unit there."""
-    probes = {m.name: json.loads((m / CELLS_FILE).read_text()).get("probes") for m in models}
+    probes = {name: summary.get("probes") for name, summary in summaries.items()}
     names = [name for name, entries in probes.items() if entries]
     if not names:
         return
@@ -62,7 +62,8 @@ def main(argv: list[str] | None = None) -> int:
     if not models:
         print(f"no model in {args.models_dir} has a {CELLS_FILE}; run python -m app.cells.build first")
         return 1
-    table = {m.name: best_cells(m) for m in models}
+    summaries = {m.name: json.loads((m / CELLS_FILE).read_text()) for m in models}
+    table = {name: best_cells(summary) for name, summary in summaries.items()}
     names = list(table)
     print("| hypothesis | metric | " + " | ".join(names) + " |")
     print("| --- | --- | " + " | ".join("---" for _ in names) + " |")
@@ -87,7 +88,7 @@ def main(argv: list[str] | None = None) -> int:
             row.append(text)
         label = "AUROC" if metric == "auroc" else r"Pearson \|r\|"  # escaped pipes keep the Markdown table intact
         print(f"| {hypothesis} | {label} | " + " | ".join(row) + " |")
-    print_probes(models)
+    print_probes(summaries)
     for line in missed:
         print(f"MISSED {line}", file=sys.stderr)
     return 1 if missed else 0

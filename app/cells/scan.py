@@ -74,7 +74,8 @@ class _StreamingTopK:
         if before:
             positions[~new] = torch.gather(self.positions, 0, index.clamp(max=before - 1))[~new]
         rank, unit = new.nonzero(as_tuple=True)
-        segment, stream = (index[rank, unit] - before).div(B, rounding_mode="floor"), (index[rank, unit] - before) % B
+        candidate = index[rank, unit] - before  # row of `candidates`: s * B + b
+        segment, stream = candidate.div(B, rounding_mode="floor"), candidate % B
         steps = segment[:, None] * SEGMENT + torch.arange(SEGMENT)[None, :]  # (M, SEGMENT) of each new peak's segment
         values = states[steps, stream[:, None], unit[:, None]]  # (M, SEGMENT)
         if partial:
@@ -144,9 +145,9 @@ def scan(model: CharRNN, ids: np.ndarray, names: Iterable[str], n_streams: int =
     n_layers = max((int(name.split(".")[1]) for name in names), default=cfg.n_layers - 1) + 1  # layers above: never run
     every_h = [f"layers.{layer}.h" for layer in range(n_layers)]  # each layer's input to the next
     computed = names + [n for n in every_h if n not in names]
-    scratch = {name: torch.empty(n_streams, window, H) for name in computed if name not in kept} if stepwise else {}
-    warmup_h = {name: scratch[name] if name in scratch else torch.empty(n_streams, window, H)
-                for name in every_h} if stepwise else {}
+    # window-sized buffers for what is not kept, and for every h during the warm-up
+    scratch = {name: torch.empty(n_streams, window, H) for name in computed
+               if name not in kept or name in every_h} if stepwise else {}
     sat_buffer = torch.empty(window, n_streams, H) if gate_names else None
     sat = {name: torch.zeros(H, 2, dtype=torch.float64) for name in gate_names}
     top = {name: _StreamingTopK(k, lowest=False) for name in names} if track_top else {}
@@ -162,7 +163,8 @@ def scan(model: CharRNN, ids: np.ndarray, names: Iterable[str], n_streams: int =
         w = min(window, warmup - start)
         state = capture(model, inputs[:, start : start + w], every_h if stepwise else (), state=state,
                         with_final_state=True, stepwise=stepwise, matmul_dtype=matmul_dtype,
-                        outputs={n: b[:, :w] for n, b in warmup_h.items()} or None, n_layers=n_layers).final_state
+                        outputs={n: scratch[n][:, :w] for n in every_h} if stepwise else None,
+                        n_layers=n_layers).final_state
     if state is not None:
         for value in state.values():
             value[0] = 0.0  # the first chunk starts the text: zero state, as a single stream would

@@ -138,5 +138,5 @@ def run_layer(arch: str, module, x: torch.Tensor, ids: torch.Tensor, one_hot: bo
         for t in range(T):
             h = torch.tanh(recurrent_into(h, step_input(t)), out=hs[t])
         final = h.unsqueeze(0).clone()
-    others = {kind: value.transpose(0, 1) for kind, value in dest.items() if kind != "h" and kind in want}
+    others = {kind: value.transpose(0, 1) for kind, value in dest.items() if kind != "h"}
     return hs.transpose(0, 1), others, final

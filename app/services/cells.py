@@ -39,9 +39,14 @@ def entry(score: Score) -> dict:
     return out
 
 
+def _check_hypothesis(name: str) -> None:
+    if name not in FEATURES:
+        raise InputError(422, f"unknown hypothesis {name!r}; valid: {', '.join(FEATURES)}")
+
+
 def stored_cells(store: CellStore, hypothesis: str | None, limit: int | None) -> list[dict]:
-    if hypothesis is not None and hypothesis not in FEATURES:
-        raise InputError(422, f"unknown hypothesis {hypothesis!r}; valid: {', '.join(FEATURES)}")
+    if hypothesis is not None:
+        _check_hypothesis(hypothesis)
     cells, taken = [], Counter()
     for cell in store.summary["cells"]:  # stored best first within each hypothesis
         if (hypothesis is None or cell["hypothesis"] == hypothesis) and (limit is None or taken[cell["hypothesis"]] < limit):
@@ -51,8 +56,8 @@ def stored_cells(store: CellStore, hypothesis: str | None, limit: int | None) ->
 
 
 def stored_probes(store: CellStore, name: str, hypothesis: str | None) -> list[dict]:
-    if hypothesis is not None and hypothesis not in FEATURES:
-        raise InputError(422, f"unknown hypothesis {hypothesis!r}; valid: {', '.join(FEATURES)}")
+    if hypothesis is not None:
+        _check_hypothesis(hypothesis)
     if "probes" not in store.summary:
         raise InputError(404, f"model {name!r}'s cell analysis predates linear probes; rebuild it with "
                               f"`python -m app.cells.build models/{name}`")
@@ -63,8 +68,7 @@ def _hypothesis(request: RankRequest, text: str) -> Hypothesis:
     if (request.hypothesis is None) == (request.regex is None):
         raise InputError(422, 'give exactly one of "hypothesis" (a built-in id) or "regex"')
     if request.hypothesis is not None:
-        if request.hypothesis not in FEATURES:
-            raise InputError(422, f"unknown hypothesis {request.hypothesis!r}; valid: {', '.join(FEATURES)}")
+        _check_hypothesis(request.hypothesis)
         feature = FEATURES[request.hypothesis]
         return Hypothesis(feature.name, feature.kind, compute_feature(feature.name, text))
     try:
