@@ -54,6 +54,10 @@ def main() -> None:
     h_and_c = [n for n in every if n.endswith((".h", ".c"))]
     native = fast_matmul_dtype() == torch.bfloat16
     print(f"bfloat16 products native on this CPU: {native}")
+    # Each run keeps every state (gigabytes). Memory a process touches for the first time costs
+    # several times more than memory freed and reused (on a VM, most of all), so the runs would
+    # be timed by the machine's memory history: touch what they need once before timing any.
+    torch.ones(2 * len(every) * len(ids) * cfg.hidden_size)
     for label, names in (("h and c of every layer", h_and_c), ("every state", every)):
         start = time.perf_counter()
         single = capture(loaded.model, torch.from_numpy(ids), names).states
@@ -71,6 +75,8 @@ def main() -> None:
                 error = (batched.states[n] - single[n][0]).abs()
                 print(f"        {n}: |batched - single| mean {error.mean():.1e}, max {error.max():.2f}; "
                       f"values off by > 0.05: {(error > 0.05).float().mean():.2%}")
+            del batched, error  # freed before the next run, which then reuses that memory
+        del single
 
 
 if __name__ == "__main__":

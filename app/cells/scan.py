@@ -20,6 +20,7 @@ from app.engine.capture import capture
 from app.engine.model import CharRNN
 
 SEGMENT = 64
+PART = 8  # the top-k's first reduction step: SEGMENT is a multiple of it
 STEPWISE_MIN_STREAMS = 8  # from here on one explicit time loop beats the fused kernel plus recompute
 SIGMOID_GATES = {"lstm": ("i", "f", "o"), "gru": ("r", "z"), "rnn": ()}
 LOW, HIGH = 0.1, 0.9  # saturation thresholds of Karpathy et al. 2015, Fig. 3
@@ -43,9 +44,10 @@ class ScanResult:
 class _StreamingTopK:
     """Each unit's k highest (or lowest) values so far, at most one per segment of SEGMENT characters.
 
-    A window's candidates are its segment maxima, from one amax over whole (B, U) blocks;
-    the position of a peak inside its segment is looked up only for candidates that make the
-    top k, so the per-character work is one reduction.
+    A window's candidates are its segment maxima: one reduction over parts of PART characters,
+    then a small one over each segment's parts. The position of a peak inside its segment is
+    looked up only for candidates that make the top k, first among the segment's parts and then
+    among that part's characters, so a new peak costs two short gathers, not one of SEGMENT values.
     """
 
     def __init__(self, k: int, lowest: bool):
@@ -59,12 +61,13 @@ class _StreamingTopK:
         only the first n_valid (B,) of them are text, which is less than w for the streams in `partial`."""
         w, B, U = states.shape
         reduce = torch.amin if self.lowest else torch.amax
-        peaks = reduce(states.reshape(w // SEGMENT, SEGMENT, B, U), dim=1)  # (S, B, U)
+        parts = reduce(states.reshape(w // PART, PART, B, U), dim=1)  # (w / PART, B, U)
         for b in partial:  # past the end of the text nothing can be a peak
-            full, rest = divmod(int(n_valid[b]), SEGMENT)
-            peaks[full:, b] = self.empty
+            full, rest = divmod(int(n_valid[b]), PART)
+            parts[full:, b] = self.empty
             if rest:
-                peaks[full, b] = reduce(states[full * SEGMENT : full * SEGMENT + rest, b], dim=0)
+                parts[full, b] = reduce(states[full * PART : full * PART + rest, b], dim=0)
+        peaks = reduce(parts.view(w // SEGMENT, SEGMENT // PART, B, U), dim=1)  # (S, B, U)
         candidates = (-peaks if self.lowest else peaks).reshape(-1, U)  # (S * B, U), row = s * B + b
         before = 0 if self.values is None else self.values.shape[0]
         pool = candidates if self.values is None else torch.cat([self.values, candidates])
@@ -76,12 +79,14 @@ class _StreamingTopK:
         rank, unit = new.nonzero(as_tuple=True)
         candidate = index[rank, unit] - before  # row of `candidates`: s * B + b
         segment, stream = candidate.div(B, rounding_mode="floor"), candidate % B
-        steps = segment[:, None] * SEGMENT + torch.arange(SEGMENT)[None, :]  # (M, SEGMENT) of each new peak's segment
-        values = states[steps, stream[:, None], unit[:, None]]  # (M, SEGMENT)
+        pick = torch.argmin if self.lowest else torch.argmax
+        part_rows = segment[:, None] * (SEGMENT // PART) + torch.arange(SEGMENT // PART)[None, :]  # (M, SEGMENT / PART)
+        part = part_rows[torch.arange(len(segment)), pick(parts[part_rows, stream[:, None], unit[:, None]], dim=1)]
+        steps = part[:, None] * PART + torch.arange(PART)[None, :]  # (M, PART): the characters of the peak's part
+        values = states[steps, stream[:, None], unit[:, None]]  # (M, PART)
         if partial:
             values = values.masked_fill(steps >= n_valid[stream][:, None], self.empty)
-        within = values.argmin(dim=1) if self.lowest else values.argmax(dim=1)
-        positions[rank, unit] = first_position[stream] + segment * SEGMENT + within
+        positions[rank, unit] = first_position[stream] + part * PART + pick(values, dim=1)
         self.values, self.positions = best, positions
 
     def result(self) -> TopK:

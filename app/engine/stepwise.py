@@ -20,6 +20,16 @@ from app.engine.model import GATES
 from app.engine.vocab import UNKNOWN_INDEX
 
 LSTM_SIGMOID_FIRST = (0, 1, 3, 2)  # i, f, o, g: the three sigmoid gates side by side, then tanh
+# Rows whose pre-activation goes through tanh. This torch's CPU tanh costs about four sigmoids,
+# so the LSTM loop computes tanh(x) as 2 sigmoid(2x) - 1 (absolute error below 3e-7), with the
+# factor 2 folded into these rows of the weights. The vanilla RNN keeps tanh: its states feed
+# back through nothing but tanh, so that error compounds (logits off by 1e-4 in the tests).
+TANH_ROWS = {"lstm": lambda H: slice(3 * H, 4 * H)}
+
+
+def _tanh_from_sigmoid(squashed: torch.Tensor) -> torch.Tensor:
+    """sigmoid(2x) -> tanh(x), in place."""
+    return squashed.mul_(2).sub_(1)
 
 
 def one_hot_table(w_ih: torch.Tensor, bias: torch.Tensor | None = None) -> torch.Tensor:
@@ -76,10 +86,15 @@ def run_layer(arch: str, module, x: torch.Tensor, ids: torch.Tensor, one_hot: bo
     H = module.hidden_size
     dt = matmul_dtype
     order = LSTM_SIGMOID_FIRST if arch == "lstm" else tuple(range(len(GATES[arch]) or 1))
-    w_ih = _gate_blocks(module.weight_ih_l0, order, H)
-    w_hh_t = _gate_blocks(module.weight_hh_l0, order, H).t().to(dt)  # (H, G*H)
+    w_ih, w_hh = _gate_blocks(module.weight_ih_l0, order, H), _gate_blocks(module.weight_hh_l0, order, H)
     b_ih, b_hh = _gate_blocks(module.bias_ih_l0, order, H), _gate_blocks(module.bias_hh_l0, order, H)
     bias = b_ih if arch == "gru" else b_ih + b_hh  # GRU: b_hn sits inside r * (...)
+    doubled = TANH_ROWS.get(arch)
+    if doubled is not None:  # tanh(x) = 2 sigmoid(2x) - 1 with 2x from doubled rows (exact: a power of two)
+        w_ih, w_hh, bias = (w.clone() for w in (w_ih, w_hh, bias))
+        for w in (w_ih, w_hh, bias):
+            w[doubled(H)] *= 2
+    w_hh_t = w_hh.t().to(dt)  # (H, G*H)
     if one_hot:  # one row of a (V, G*H) table per step: no (T, B, G*H) tensor ever materialises
         table = one_hot_table(w_ih, bias).to(dt)  # (V, G*H)
         ids_tm = ids.t().contiguous()  # (T, B)
@@ -104,23 +119,32 @@ def run_layer(arch: str, module, x: torch.Tensor, ids: torch.Tensor, one_hot: bo
     hs, cs = dest["h"], dest.get("c")
     gates = {g: dest[f"gates.{g}"] for g in GATES[arch] if f"gates.{g}" in dest}  # wanted gates: (T, B, H) each
     scratch = torch.empty(B, len(order) * H)
+    cell_scratch = torch.empty(B, H)
 
     def gate_out(g: str, block: int, t: int) -> torch.Tensor:  # where gate g of step t goes: (B, H)
         return gates[g][t] if g in gates else scratch[:, block * H : (block + 1) * H]
 
+    # bfloat16 pre-activations are widened once per step: the gate functions then read and write
+    # float32 only (mixed-dtype elementwise ops take a slow converting path)
+    widened = torch.empty(B, len(order) * H) if dt != torch.float32 else None
+
+    def pre_activation(h: torch.Tensor, t: int) -> torch.Tensor:  # (B, G*H) float32
+        z = recurrent_into(h, step_input(t))
+        return z if widened is None else widened.copy_(z)
+
     if arch == "lstm":
         h, c = init[0][0], init[1][0]
         for t in range(T):
-            z = recurrent_into(h, step_input(t))  # (B, 4H) pre-activations of i, f, o, g
+            z = pre_activation(h, t)  # (B, 4H) pre-activations of i, f, o, g
             if gates:  # each gate straight into its destination
                 i, f, o = (torch.sigmoid(z[:, k * H : (k + 1) * H], out=gate_out(g, k, t)) for k, g in enumerate("ifo"))
-                g_ = torch.tanh(z[:, 3 * H :], out=gate_out("g", 3, t))
-            else:  # one call for the three sigmoid gates
-                torch.sigmoid(z[:, : 3 * H], out=scratch[:, : 3 * H])
-                torch.tanh(z[:, 3 * H :], out=scratch[:, 3 * H :])
-                i, f, o, g_ = scratch.split(H, dim=1)
+                g_ = _tanh_from_sigmoid(torch.sigmoid(z[:, 3 * H :], out=gate_out("g", 3, t)))
+            else:  # one call for all four gates
+                i, f, o, g_ = torch.sigmoid(z, out=scratch).split(H, dim=1)
+                _tanh_from_sigmoid(g_)
             c = torch.addcmul(f * c, i, g_, out=cs[t] if cs is not None else None)
-            h = torch.mul(o, torch.tanh(c), out=hs[t])
+            squashed = torch.sigmoid(torch.mul(c, 2, out=cell_scratch), out=cell_scratch)  # sigmoid(2c)
+            h = torch.mul(o, _tanh_from_sigmoid(squashed), out=hs[t])  # o * tanh(c)
         final = (h.unsqueeze(0).clone(), c.unsqueeze(0).clone())
     elif arch == "gru":
         h = init[0]
@@ -136,7 +160,7 @@ def run_layer(arch: str, module, x: torch.Tensor, ids: torch.Tensor, one_hot: bo
     else:
         h = init[0]
         for t in range(T):
-            h = torch.tanh(recurrent_into(h, step_input(t)), out=hs[t])
+            h = torch.tanh(pre_activation(h, t), out=hs[t])
         final = h.unsqueeze(0).clone()
     others = {kind: value.transpose(0, 1) for kind, value in dest.items() if kind != "h"}
     return hs.transpose(0, 1), others, final
