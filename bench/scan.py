@@ -11,8 +11,8 @@ For each:
   (b) app.cells.scan: the text cut into --streams chunks run side by side, each warmed up
       on the 256 characters before it (matrix-matrix work), with the streaming top-k per
       unit, gate saturation and every state kept, matrix products in float32
-  (c) the same scan with bfloat16 matrix products (`python -m app.cells.build --matmul
-      bfloat16`; the default stays float32, see app/cells/scan.py)
+  (c) the same scan with bfloat16 matrix products: the default where the CPU has them
+      natively (AVX-512 BF16, AMX), emulated and slower elsewhere (see app/cells/scan.py)
 It prints characters per second, the speed-ups over (a) (target >= 5x), and how far the
 batched states are from the single-stream ones (warm-up and bfloat16 rounding).
 """

@@ -180,6 +180,12 @@ def test_the_generate_panel_streams_a_coloured_sample(server_url, watched):
 
 def test_stop_aborts_generation(server_url, watched):
     page = open_page(watched, server_url)
+    # a tiny model streams 5000 characters faster than the page paints the first one: slow the
+    # network so that the stream is still running when Stop is clicked
+    network = page.context.new_cdp_session(page)
+    network.send("Network.enable")
+    network.send("Network.emulateNetworkConditions",
+                 {"offline": False, "latency": 0, "downloadThroughput": 20_000, "uploadThroughput": -1})
     page.locator("#gen-length").fill("5000")
     page.locator("#gen-go").click()
     expect(page.locator("#sample .ch").first).to_be_attached()

@@ -109,7 +109,7 @@ def test_saturation_of_the_batched_path_counts_only_the_characters_of_the_text()
 
 def test_kept_states_of_the_batched_path_are_a_view_in_text_order():
     model, ids = _setup(n=2900)
-    result = scan(model, ids, ["layers.0.h"], n_streams=8, window=128, keep_states=True)
+    result = scan(model, ids, ["layers.0.h"], n_streams=8, window=128, keep_states=True, matmul_dtype=torch.float32)
     single = capture(model, torch.from_numpy(ids[:384]), ["layers.0.h"]).states["layers.0.h"][0]
     assert result.states["layers.0.h"].shape == (2900, 16)
     assert (result.states["layers.0.h"][:384] - single).abs().max() < 1e-5  # the first stream starts the text exactly
@@ -120,3 +120,16 @@ def test_scanning_lower_layer_states_alone_gives_the_same_states():
     alone = scan(model, ids, ["layers.0.gates.f"], n_streams=8, keep_states=True, track_top=False)
     together = scan(model, ids, model.config.state_names(), n_streams=8, keep_states=True, track_top=False)
     assert torch.equal(alone.states["layers.0.gates.f"], together.states["layers.0.gates.f"])
+
+
+@pytest.mark.parametrize("native", [torch.float32, torch.bfloat16])
+def test_scan_multiplies_in_bfloat16_only_where_the_cpu_does_natively(native, monkeypatch):
+    monkeypatch.setattr("app.cells.scan.fast_matmul_dtype", lambda: native)
+    model, ids = _setup(n=1024)  # 8 streams of 128 characters
+    assert scan(model, ids, ["layers.0.h"], n_streams=8).matmul_dtype == native
+
+
+def test_short_scans_run_the_exact_single_stream_kernels(monkeypatch):
+    monkeypatch.setattr("app.cells.scan.fast_matmul_dtype", lambda: torch.bfloat16)
+    model, ids = _setup(n=300)  # fewer than 8 streams of one segment
+    assert scan(model, ids, ["layers.0.h"], n_streams=8).matmul_dtype == torch.float32

@@ -25,7 +25,6 @@ from app.cells.scan import scan
 from app.cells.store import SAMPLE_FILE, save_store
 from app.engine.capture import parse_state_name
 from app.engine.checkpoint import load_model_dir
-from app.engine.stepwise import fast_matmul_dtype
 
 
 def top_level_starts(text: str) -> np.ndarray:
@@ -86,7 +85,7 @@ def hypotheses_for(text: str) -> list[Hypothesis]:
 
 
 def build(model_dir: Path, corpus_root: Path, sample_chars: int, resample: bool, top: int = 10, k: int = 20,
-          matmul_dtype: torch.dtype = torch.float32) -> dict:
+          matmul_dtype: torch.dtype | None = None) -> dict:
     loaded = load_model_dir(model_dir)
     sample_path = model_dir / SAMPLE_FILE
     if resample or not sample_path.is_file():
@@ -131,7 +130,7 @@ def build(model_dir: Path, corpus_root: Path, sample_chars: int, resample: bool,
         "hypotheses": [{"name": f.name, "kind": f.kind, "description": f.description} for f in FEATURES.values()],
         "absent": [h.name for h in all_hypotheses if h.is_constant],  # constant on the sample: nothing to rank
         "timing_s": {"scan": round(scan_s, 2), "rank": round(rank_s, 2), "probe": round(probe_s, 2)},
-        "scan_matmul_dtype": str(matmul_dtype).removeprefix("torch."),
+        "scan_matmul_dtype": str(scanned.matmul_dtype).removeprefix("torch."),
         "cells": [{"hypothesis": s.hypothesis, **where(s.state), "unit": s.unit, "metric": s.metric, "score": s.score, "sign": s.sign,
                    **({"spearman": s.spearman} if s.spearman is not None else {})}
                   for h in hypotheses for s in ranking[h.name]],
@@ -149,11 +148,11 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--sample-chars", type=int, default=100_000)
     parser.add_argument("--resample", action="store_true", help="rebuild sample.txt from the corpus")
     parser.add_argument("--threads", type=int, default=None, help="torch threads (1 is fastest on a busy machine)")
-    parser.add_argument("--matmul", choices=["float32", "bfloat16", "auto"], default="float32",
-                        help="dtype of the scan's matrix products: float32 (exact), bfloat16 (faster with AVX-512 "
-                             "BF16 or AMX; saturated vanilla-RNN units then tie), auto (bfloat16 where native)")
+    parser.add_argument("--matmul", choices=["float32", "bfloat16", "auto"], default="auto",
+                        help="dtype of the scan's matrix products: float32 (exact), bfloat16 (2-2.5x faster with "
+                             "AVX-512 BF16 or AMX, emulated and slower elsewhere), auto (bfloat16 where native)")
     args = parser.parse_args(argv)
-    matmul_dtype = fast_matmul_dtype() if args.matmul == "auto" else getattr(torch, args.matmul)
+    matmul_dtype = None if args.matmul == "auto" else getattr(torch, args.matmul)
     if args.threads:
         torch.set_num_threads(args.threads)
     for model_dir in args.model_dirs:

@@ -18,6 +18,7 @@ import torch
 
 from app.engine.capture import capture
 from app.engine.model import CharRNN
+from app.engine.stepwise import fast_matmul_dtype
 
 SEGMENT = 64
 PART = 8  # the top-k's first reduction step: SEGMENT is a multiple of it
@@ -35,6 +36,7 @@ class TopK:
 @dataclass
 class ScanResult:
     n_chars: int
+    matmul_dtype: torch.dtype  # of the products that computed the states
     states: dict[str, torch.Tensor] = field(default_factory=dict)  # name -> (N, U), when kept
     top: dict[str, TopK] = field(default_factory=dict)
     bottom: dict[str, TopK] = field(default_factory=dict)
@@ -113,16 +115,16 @@ def _count_saturated(sat: torch.Tensor, states: torch.Tensor, buffer: torch.Tens
 @torch.no_grad()
 def scan(model: CharRNN, ids: np.ndarray, names: Iterable[str], n_streams: int = 64, warmup: int = 256,
          window: int = 256, k: int = 20, keep_states: bool = False, track_top: bool = True,
-         matmul_dtype: torch.dtype = torch.float32) -> ScanResult:
+         matmul_dtype: torch.dtype | None = None) -> ScanResult:
     """All requested states over a long text, B chunks at a time.
 
     Every stream reads `warmup` characters before its chunk (the first stream reads padding
     and has its state reset to zeros when its chunk begins, so it starts exactly like a
     single stream). Warm-up windows only advance the state: no gates, no bookkeeping.
-    `matmul_dtype` torch.bfloat16 runs the matrix products in bfloat16 (see stepwise.run_layer):
-    faster where the CPU has it natively, and the LSTM's rankings move by at most 0.002, but a
-    vanilla RNN's states come straight out of rounded pre-activations, so its saturated units
-    tie and their AUROCs drop by up to 0.03. The default stays float32.
+    `matmul_dtype` is the dtype of the matrix products (see stepwise.run_layer); None takes
+    bfloat16 where the CPU multiplies it natively (2-2.5x faster here) and float32 elsewhere.
+    With bfloat16 products no ranking score of the three shipped models moved by more than
+    0.0002 and every best unit stayed the same (docs/benchmarks.md).
     """
     names = list(names)
     N = len(ids)
@@ -142,8 +144,8 @@ def scan(model: CharRNN, ids: np.ndarray, names: Iterable[str], n_streams: int =
     H = cfg.hidden_size
     gate_names = [n for n in names if ".gates." in n and n.rsplit(".", 1)[-1] in SIGMOID_GATES[cfg.arch]]
     stepwise = n_streams >= STEPWISE_MIN_STREAMS
-    if not stepwise:
-        matmul_dtype = torch.float32  # the fused single-stream kernels run in float32
+    if not stepwise or matmul_dtype is None:  # the fused single-stream kernels run in float32
+        matmul_dtype = fast_matmul_dtype() if stepwise else torch.float32
     # Stream b's chunk is text[b * chunk : (b + 1) * chunk], so a (B, chunk, H) buffer viewed as
     # (B * chunk, H) is in text order: the stepwise path writes every state straight into its place.
     kept = {name: torch.empty(n_streams, chunk, H) for name in names} if keep_states else {}
@@ -193,6 +195,7 @@ def scan(model: CharRNN, ids: np.ndarray, names: Iterable[str], n_streams: int =
                 bottom[name].add(states, first, n_valid, partial)
     return ScanResult(
         n_chars=N,
+        matmul_dtype=matmul_dtype,
         states={name: buffer.view(-1, H)[:N] for name, buffer in kept.items()},  # a view: no copy
         top={name: t.result() for name, t in top.items()},
         bottom={name: b.result() for name, b in bottom.items()},
