@@ -16,9 +16,10 @@ from dataclasses import dataclass
 
 import numpy as np
 import torch
+import torch.nn.functional as F
 
 from app.engine.model import GATES, CharRNN, State
-from app.engine.stepwise import project_input, run_layer
+from app.engine.stepwise import one_hot_table, run_layer
 
 
 @dataclass
@@ -51,16 +52,27 @@ def linear_recurrence(a: torch.Tensor, b: torch.Tensor, x0: torch.Tensor) -> tor
 
 
 def _gate_parts(module, x: torch.Tensor, ids: torch.Tensor, one_hot: bool, h_prev: torch.Tensor,
-                blocks: list[int], units: torch.Tensor, H: int) -> tuple[torch.Tensor, torch.Tensor]:
+                blocks: list[int], units: torch.Tensor, H: int, summed: bool,
+                ) -> tuple[torch.Tensor, torch.Tensor | None]:
     """Input and recurrent pre-activations of the chosen gate blocks and units: (B, T, len(blocks) * U) each.
 
-    All blocks go through one matrix multiply per side, over every step at once.
+    All blocks go through one matrix multiply per side, over every step at once. `summed`
+    returns their sum (both biases included) and None: the recurrent product is accumulated
+    into the input one in place, with no third tensor and no extra pass over them.
     """
     rows = torch.cat([units + block * H for block in blocks])
-    x_part = project_input(module.weight_ih_l0[rows], x, ids, one_hot)  # (B, T, k*U)
-    x_part += module.bias_ih_l0[rows]
-    h_part = torch.addmm(module.bias_hh_l0[rows], h_prev.flatten(0, 1), module.weight_hh_l0[rows].t())
-    return x_part, h_part.view(*h_prev.shape[:2], -1)
+    B, T = h_prev.shape[:2]
+    w_ih, b_ih = module.weight_ih_l0[rows], module.bias_ih_l0[rows]
+    w_hh, b_hh = module.weight_hh_l0[rows], module.bias_hh_l0[rows]
+    x_bias = b_ih + b_hh if summed else b_ih
+    if one_hot:
+        x_part = F.embedding(ids, one_hot_table(w_ih, x_bias)).view(B * T, -1)  # (B*T, k*U)
+    else:
+        x_part = torch.addmm(x_bias, x.flatten(0, 1), w_ih.t())  # (B*T, k*U)
+    h_flat = h_prev.flatten(0, 1)  # (B*T, H)
+    if summed:
+        return x_part.addmm_(h_flat, w_hh.t()).view(B, T, -1), None
+    return x_part.view(B, T, -1), torch.addmm(b_hh, h_flat, w_hh.t()).view(B, T, -1)
 
 
 @torch.no_grad()
@@ -155,17 +167,21 @@ def _derived_states(arch, module, x, ids, one_hot, h_prev, init, kinds, units, H
     if arch == "gru" and "n" in needed:
         needed.add("r")  # n = tanh(W_in x + b_in + r * (W_hn h + b_hn))
     order = sorted(needed, key=gate_names.index)
-    x_part, h_part = _gate_parts(module, x, ids, one_hot, h_prev, [gate_names.index(g) for g in order], units, H)
-    x_parts = dict(zip(order, x_part.chunk(len(order), dim=-1)))
-    h_parts = dict(zip(order, h_part.chunk(len(order), dim=-1)))
+    blocks = [gate_names.index(g) for g in order]
     gates: dict[str, torch.Tensor] = {}
-    for g in order:
-        if g == "n":
-            gates[g] = torch.tanh(x_parts[g] + gates["r"] * h_parts[g])
-        elif g == "g":
-            gates[g] = torch.tanh(x_parts[g] + h_parts[g])
-        else:
-            gates[g] = torch.sigmoid(x_parts[g] + h_parts[g])
+    if arch == "gru":  # n = tanh(W_in x + b_in + r * (W_hn h + b_hn)): the two sides stay apart
+        x_part, h_part = _gate_parts(module, x, ids, one_hot, h_prev, blocks, units, H, summed=False)
+        x_parts = dict(zip(order, x_part.chunk(len(order), dim=-1)))
+        h_parts = dict(zip(order, h_part.chunk(len(order), dim=-1)))
+        for g in order:
+            if g == "n":
+                gates[g] = torch.tanh(x_parts[g] + gates["r"] * h_parts[g])
+            else:
+                gates[g] = torch.sigmoid(x_parts[g] + h_parts[g])
+    else:  # each gate squashed in place in its slice of the summed pre-activations
+        summed, _ = _gate_parts(module, x, ids, one_hot, h_prev, blocks, units, H, summed=True)
+        for g, pre in zip(order, summed.chunk(len(order), dim=-1)):
+            gates[g] = pre.tanh_() if g == "g" else pre.sigmoid_()
     result = {f"layers.{layer}.gates.{g}": gates[g] for g in gate_names if f"gates.{g}" in kinds}
     if "c" in kinds:
         c0 = init[1][0][:, units]  # (B, U)

@@ -14,7 +14,6 @@ from __future__ import annotations
 from functools import cache
 
 import torch
-import torch.nn.functional as F
 
 from app.engine.model import GATES
 from app.engine.vocab import UNKNOWN_INDEX
@@ -40,13 +39,6 @@ def one_hot_table(w_ih: torch.Tensor, bias: torch.Tensor | None = None) -> torch
     table = w_ih.t().clone() if bias is None else w_ih.t() + bias
     table[UNKNOWN_INDEX] = 0.0 if bias is None else bias
     return table
-
-
-def project_input(w_ih: torch.Tensor, x: torch.Tensor, ids: torch.Tensor, one_hot: bool) -> torch.Tensor:
-    """w_ih (R, in) applied to every step at once: (*ids.shape, R)."""
-    if one_hot:
-        return F.embedding(ids, one_hot_table(w_ih))
-    return x @ w_ih.t()
 
 
 @cache
