@@ -82,8 +82,9 @@ class _StreamingTopK:
         candidate = index[rank, unit] - before  # row of `candidates`: s * B + b
         segment, stream = candidate.div(B, rounding_mode="floor"), candidate % B
         pick = torch.argmin if self.lowest else torch.argmax
-        part_rows = segment[:, None] * (SEGMENT // PART) + torch.arange(SEGMENT // PART)[None, :]  # (M, SEGMENT / PART)
-        part = part_rows[torch.arange(len(segment)), pick(parts[part_rows, stream[:, None], unit[:, None]], dim=1)]
+        first_part = segment * (SEGMENT // PART)
+        part_rows = first_part[:, None] + torch.arange(SEGMENT // PART)[None, :]  # (M, SEGMENT / PART)
+        part = first_part + pick(parts[part_rows, stream[:, None], unit[:, None]], dim=1)
         steps = part[:, None] * PART + torch.arange(PART)[None, :]  # (M, PART): the characters of the peak's part
         values = states[steps, stream[:, None], unit[:, None]]  # (M, PART)
         if partial:
@@ -144,8 +145,10 @@ def scan(model: CharRNN, ids: np.ndarray, names: Iterable[str], n_streams: int =
     H = cfg.hidden_size
     gate_names = [n for n in names if ".gates." in n and n.rsplit(".", 1)[-1] in SIGMOID_GATES[cfg.arch]]
     stepwise = n_streams >= STEPWISE_MIN_STREAMS
-    if not stepwise or matmul_dtype is None:  # the fused single-stream kernels run in float32
-        matmul_dtype = fast_matmul_dtype() if stepwise else torch.float32
+    if not stepwise:
+        matmul_dtype = torch.float32  # the fused single-stream kernels run in float32
+    elif matmul_dtype is None:
+        matmul_dtype = fast_matmul_dtype()
     # Stream b's chunk is text[b * chunk : (b + 1) * chunk], so a (B, chunk, H) buffer viewed as
     # (B * chunk, H) is in text order: the stepwise path writes every state straight into its place.
     kept = {name: torch.empty(n_streams, chunk, H) for name in names} if keep_states else {}

@@ -81,8 +81,7 @@ def run_layer(arch: str, module, x: torch.Tensor, ids: torch.Tensor, one_hot: bo
         # 2 sigmoid(2x) - 1 (absolute error below 3e-7), the 2x coming from doubled g rows
         # (exact: a power of two). The vanilla RNN keeps tanh: its state feeds back through
         # nothing else, and the error compounded to 1e-4 in its logits.
-        w_ih, w_hh, bias = (w.clone() for w in (w_ih, w_hh, bias))
-        for w in (w_ih, w_hh, bias):
+        for w in (w_ih, w_hh, bias):  # fresh tensors (concatenated blocks, a sum): the module is untouched
             w[3 * H :] *= 2  # the g block comes last (LSTM_SIGMOID_FIRST)
     w_hh_t = w_hh.t().to(dt)  # (H, G*H)
     if one_hot:  # one row of a (V, G*H) table per step: no (T, B, G*H) tensor ever materialises
