@@ -45,7 +45,7 @@ def _file_name(module_name: str) -> str:
 
 
 def to_file_tensors(model: CharRNN, dtype: torch.dtype = torch.float32) -> dict[str, torch.Tensor]:
-    return {_file_name(k): v.detach().to(dtype).contiguous() for k, v in model.state_dict().items()}
+    return {_file_name(k): v.detach().cpu().to(dtype).contiguous() for k, v in model.state_dict().items()}
 
 
 def from_file_tensors(model: CharRNN, tensors: dict[str, torch.Tensor], source: str) -> None:

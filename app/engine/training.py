@@ -22,8 +22,10 @@ from tqdm import tqdm
 
 from app.engine.card import render_card
 from app.engine.checkpoint import atomic_write_text, load_model_dir, save_model_dir, save_tensors, to_file_tensors, from_file_tensors
+from app.engine.device import DEVICES, resolve_device
 from app.engine.data import batches_per_epoch, corpus_sha256, read_corpus, split_corpus, stream_batches
 from app.engine.model import CharRNN, ModelConfig, State, detach_state
+from app.engine.snapshots import read_index, save_snapshot, snapshot_steps
 from app.engine.stepwise import fast_matmul_dtype
 from app.engine.vocab import Vocabulary
 
@@ -65,12 +67,18 @@ class TrainConfig:
     threads: int | None = None
     weights_dtype: str = "float16"  # dtype of the shipped weights
     precision: str = "fp32"  # fp32 | bf16: bf16 autocast for the training forward (evaluation is always fp32)
+    device: str = "auto"  # auto | cpu | cuda: auto trains on a GPU when torch sees one
+    snapshots: int = 0  # weights kept at this many log-spaced steps (0 and the last included), see engine/snapshots.py
 
     def __post_init__(self) -> None:
         if self.precision not in ("fp32", "bf16"):
             raise ValueError(f"precision must be fp32 or bf16, got {self.precision!r}")
         if self.weights_dtype not in ("float16", "float32"):
             raise ValueError(f"weights_dtype must be float16 or float32 (readable by numpy), got {self.weights_dtype!r}")
+        if self.device not in DEVICES:
+            raise ValueError(f"device must be one of {', '.join(DEVICES)}, got {self.device!r}")
+        if self.snapshots < 0:
+            raise ValueError(f"snapshots must be >= 0, got {self.snapshots}")
 
     def model_config(self, vocab_size: int) -> ModelConfig:
         return ModelConfig(vocab_size=vocab_size, arch=self.arch, n_layers=self.n_layers,
@@ -79,7 +87,7 @@ class TrainConfig:
 
 def unsupported_precision(cfg: TrainConfig) -> str | None:
     """Why this machine cannot train with cfg.precision, or None when it can."""
-    if cfg.precision == "bf16" and fast_matmul_dtype() != torch.bfloat16:
+    if cfg.precision == "bf16" and resolve_device(cfg.device).type == "cpu" and fast_matmul_dtype() != torch.bfloat16:
         # oneDNN has no bfloat16 LSTM without native support: training would fail on its first step
         return ("precision bf16 needs a CPU with native bfloat16 (AVX-512 BF16 or AMX) and this one has none; "
                 "train with precision fp32 (--precision fp32)")
@@ -117,10 +125,12 @@ def evaluate_bpc(model: CharRNN, ids: np.ndarray, batch_size: int = 128, seq_len
     was_training = model.training
     model.eval()
     batch_size = max(1, min(batch_size, (len(ids) - 1) // max(1, seq_len)))
+    device = next(model.parameters()).device
     state: State | None = None
     total_nats, total_chars = 0.0, 0
     for x, y in stream_batches(ids, batch_size, seq_len):
-        logits, state = model(x, state)
+        x, y = x.to(device), y.to(device)
+        logits, state = model(x, state)  # (B, T, V)
         total_nats += F.cross_entropy(logits.reshape(-1, logits.shape[-1]), y.reshape(-1), reduction="sum").item()
         total_chars += y.numel()
     model.train(was_training)
@@ -129,7 +139,7 @@ def evaluate_bpc(model: CharRNN, ids: np.ndarray, batch_size: int = 128, seq_len
 
 def _optimizer_tensors(opt: torch.optim.Optimizer) -> tuple[dict[str, torch.Tensor], list]:
     sd = opt.state_dict()
-    tensors = {f"optim.{idx}.{key}": torch.as_tensor(value).contiguous()
+    tensors = {f"optim.{idx}.{key}": torch.as_tensor(value).detach().cpu().contiguous()
                for idx, entries in sd["state"].items() for key, value in entries.items()}
     return tensors, sd["param_groups"]
 
@@ -157,7 +167,8 @@ class Trainer:
         self.val_ids = self.vocab.encode(self.splits.val).ids
         self.test_ids = self.vocab.encode(self.splits.test).ids
         torch.manual_seed(cfg.seed)
-        self.model = CharRNN(cfg.model_config(self.vocab.size))
+        self.device = resolve_device(cfg.device)
+        self.model = CharRNN(cfg.model_config(self.vocab.size)).to(self.device)
         self.opt = make_optimizer(cfg, self.model)
         self.step = 0
         self.best_val = math.inf
@@ -167,6 +178,7 @@ class Trainer:
         self.out_dir = Path(cfg.out_dir) / cfg.name
         self.resume_dir = Path(cfg.resume_dir) / cfg.name
         self.command: str | None = None  # the command line that trains this model, for its card
+        self.snapshot_steps = set(snapshot_steps(cfg.snapshots, cfg.max_steps))
 
     # --- checkpoints -------------------------------------------------------------
     def save_resume(self) -> None:
@@ -201,7 +213,7 @@ class Trainer:
             "split": {"method": "per file: head train, then a contiguous tail cut into val and test",
                       "val_fraction": cfg.val_fraction, "test_fraction": cfg.test_fraction,
                       "train_chars": len(self.train_ids), "val_chars": len(self.val_ids), "test_chars": len(self.test_ids)},
-            "training": {**asdict(cfg), "steps": self.step, "training_time_s": round(self.elapsed, 1),
+            "training": {**asdict(cfg), "device_used": self.device.type, "steps": self.step, "training_time_s": round(self.elapsed, 1),
                          "parameters": self.model.num_parameters(), "history": self.history, "command": self.command},
             "results": results,
         }
@@ -226,6 +238,7 @@ class Trainer:
         bar = tqdm(total=cfg.max_steps, initial=self.step, desc=cfg.name, dynamic_ncols=True, mininterval=5)
         self.model.train()
         try:
+            self.snapshot_if_due()  # step 0: the untrained model, the timeline's origin
             while self.step < cfg.max_steps and not self.stop_requested:
                 epoch, skip = divmod(self.step, per_epoch)
                 offset = int(np.random.default_rng(cfg.seed + epoch).integers(len(self.train_ids))) if epoch else 0
@@ -234,7 +247,7 @@ class Trainer:
                     if i < skip:
                         continue
                     t0 = time.time()
-                    loss, state = self.train_step(x, y, state)
+                    loss, state = self.train_step(x.to(self.device), y.to(self.device), state)
                     dt = time.time() - t0
                     self.elapsed += dt
                     self.step += 1
@@ -243,6 +256,7 @@ class Trainer:
                                     lr=f"{learning_rate(cfg, self.step):.1e}", refresh=False)
                     if self.step % cfg.eval_every == 0 or self.step == cfg.max_steps:
                         self.evaluate(train_bpc=loss / LN2)
+                    self.snapshot_if_due()
                     if self.step % cfg.save_every == 0:
                         self.save_resume()
                     out_of_time = cfg.max_minutes is not None and time.time() - run_start > cfg.max_minutes * 60
@@ -262,7 +276,7 @@ class Trainer:
         # bf16 autocast runs the matrix products and the fused recurrence in bfloat16 (weights stay
         # fp32): about 1.5x faster on CPUs with bf16 instructions, and the fp32 evaluation of such a
         # forward agrees with a bf16 one to about 0.001 bits/char
-        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=self.cfg.precision == "bf16"):
+        with torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.cfg.precision == "bf16"):
             logits, state = self.model(x, state)  # (B, T, V)
         loss = F.cross_entropy(logits.float().reshape(-1, logits.shape[-1]), y.reshape(-1))
         self.opt.zero_grad(set_to_none=True)
@@ -270,6 +284,15 @@ class Trainer:
         torch.nn.utils.clip_grad_norm_(self.model.parameters(), self.cfg.grad_clip)
         self.opt.step()
         return loss.item(), {name: value.float() for name, value in detach_state(state).items()}
+
+    def snapshot_if_due(self) -> None:
+        """Keeps the weights of a scheduled step once (a resumed run does not write a step twice)."""
+        if self.step not in self.snapshot_steps or any(s.step == self.step for s in read_index(self.out_dir)):
+            return
+        val_bpc = evaluate_bpc(self.model, self.val_ids, self.cfg.eval_batch_size)
+        chars_seen = self.step * self.cfg.batch_size * self.cfg.seq_len
+        save_snapshot(self.out_dir, self.model, self.step, chars_seen, val_bpc)
+        tqdm.write(f"snapshot at step {self.step}: val {val_bpc:.4f} bpc")
 
     def evaluate(self, train_bpc: float) -> None:
         val_bpc = evaluate_bpc(self.model, self.val_ids, self.cfg.eval_batch_size)
