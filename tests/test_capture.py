@@ -1,7 +1,7 @@
 import pytest
 import torch
 
-from app.engine.capture import capture, linear_recurrence, parse_state_name
+from app.engine.capture import capture, linear_recurrence
 from tests.conftest import make_model, random_text
 
 
@@ -47,19 +47,9 @@ def test_only_needed_layers_run_without_logits(vocab):
     assert calls == []
 
 
-def test_unknown_state_name_lists_the_valid_ones():
-    with pytest.raises(ValueError, match=r"gates\.f"):
-        parse_state_name("layers.0.gates.x", "lstm", 2)
-
-
-def test_gru_has_no_cell_state():
-    with pytest.raises(ValueError):
-        parse_state_name("layers.0.c", "gru", 2)
-
-
-def test_layer_out_of_range_is_rejected():
-    with pytest.raises(ValueError, match=r"0\.\.1"):
-        parse_state_name("layers.2.h", "lstm", 2)
+def test_capture_rejects_a_state_the_model_does_not_have(vocab):
+    with pytest.raises(ValueError, match=r"unknown state 'layers.0.c'; valid: layers.0..1 with \['h', 'gates.r'"):
+        capture(make_model("gru", vocab.size), _ids(vocab), ["layers.0.c"])
 
 
 def test_units_out_of_range_are_rejected(vocab):

@@ -23,8 +23,8 @@ from app.cells.probe import probe_block
 from app.cells.ranking import Hypothesis, rank_units, screen_blocks
 from app.cells.scan import scan
 from app.cells.store import SAMPLE_FILE, save_store
-from app.engine.capture import parse_state_name
 from app.engine.checkpoint import load_model_dir
+from app.engine.names import StateName
 
 
 def top_level_starts(text: str) -> np.ndarray:
@@ -110,8 +110,8 @@ def build(model_dir: Path, corpus_root: Path, sample_chars: int, resample: bool,
     probe_s = time.perf_counter() - started
 
     def where(name: str) -> dict:  # "layers.1.c" -> {"layer": 1, "state": "c"}, as the API names them
-        layer, kind = parse_state_name(name, loaded.model.config.arch, loaded.model.config.n_layers)
-        return {"layer": layer, "state": kind}
+        parsed = StateName.parse(name, loaded.model.config.arch, loaded.model.config.n_layers)
+        return {"layer": parsed.layer, "state": parsed.kind}
 
     tensors: dict[str, torch.Tensor] = {}
     for name in names:
@@ -164,7 +164,7 @@ def main(argv: list[str] | None = None) -> None:
         for cell in summary["cells"]:
             best.setdefault(cell["hypothesis"], cell)
         for hypothesis, cell in best.items():
-            print(f"  {hypothesis:24s} layers.{cell['layer']}.{cell['state']}[{cell['unit']}] "
+            print(f"  {hypothesis:24s} {StateName(cell['layer'], cell['state'])}[{cell['unit']}] "
                   f"{cell['metric']} {cell['score']:.4f} sign {cell['sign']:+d}")
 
 

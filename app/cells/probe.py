@@ -25,6 +25,7 @@ from app.cells.ranking import Hypothesis, exact_auroc, pearson, screen_block
 from app.cells.scan import scan
 from app.cells.store import SAMPLE_FILE
 from app.engine.checkpoint import load_model_dir
+from app.engine.names import StateName
 
 RIDGE = 1e-3  # ridge penalty per training character, on standardised units: keeps near-duplicate units stable
 
@@ -112,7 +113,7 @@ def main(argv: list[str] | None = None) -> None:
     text = text_path.read_text(encoding="utf-8")
     names = ["position_in_line"] if args.hypothesis is None and not args.regex else (args.hypothesis or [])
     hypotheses = _hypotheses(names, args.regex, text)
-    states = args.states or [n for n in loaded.model.config.state_names() if n.endswith((".h", ".c"))]
+    states = args.states or [n for n in loaded.model.config.state_names() if StateName.parse(n).kind in ("h", "c")]
     blocks = scan(loaded.model, loaded.vocab.encode(text).ids, states, keep_states=True, track_top=False).states
     print(f"{loaded.name}: fitted on the first {len(text) // 2:,} characters of {text_path.name}, "
           f"scored on the other {len(text) - len(text) // 2:,}")

@@ -18,6 +18,7 @@ import torch
 
 from app.engine.capture import capture
 from app.engine.model import CharRNN
+from app.engine.names import StateName
 from app.engine.stepwise import fast_matmul_dtype
 
 SEGMENT = 64
@@ -143,7 +144,8 @@ def scan(model: CharRNN, ids: np.ndarray, names: Iterable[str], n_streams: int =
 
     cfg = model.config
     H = cfg.hidden_size
-    gate_names = [n for n in names if ".gates." in n and n.rsplit(".", 1)[-1] in SIGMOID_GATES[cfg.arch]]
+    parsed = [StateName.parse(name, cfg.arch, cfg.n_layers) for name in names]
+    gate_names = [name for name, p in zip(names, parsed) if p.gate in SIGMOID_GATES[cfg.arch]]
     stepwise = n_streams >= STEPWISE_MIN_STREAMS
     if not stepwise:
         matmul_dtype = torch.float32  # the fused single-stream kernels run in float32
@@ -152,8 +154,8 @@ def scan(model: CharRNN, ids: np.ndarray, names: Iterable[str], n_streams: int =
     # Stream b's chunk is text[b * chunk : (b + 1) * chunk], so a (B, chunk, H) buffer viewed as
     # (B * chunk, H) is in text order: the stepwise path writes every state straight into its place.
     kept = {name: torch.empty(n_streams, chunk, H) for name in names} if keep_states else {}
-    n_layers = max((int(name.split(".")[1]) for name in names), default=cfg.n_layers - 1) + 1  # layers above: never run
-    every_h = [f"layers.{layer}.h" for layer in range(n_layers)]  # each layer's input to the next
+    n_layers = max((p.layer for p in parsed), default=cfg.n_layers - 1) + 1  # layers above: never run
+    every_h = [str(StateName(layer, "h")) for layer in range(n_layers)]  # each layer's input to the next
     computed = names + [n for n in every_h if n not in names]
     # window-sized buffers for what is not kept, and for every h during the warm-up
     scratch = {name: torch.empty(n_streams, window, H) for name in computed

@@ -33,6 +33,7 @@ from app.cells.ranking import exact_score, rank_units
 from app.cells.scan import scan
 from app.cells.store import load_store
 from app.engine.checkpoint import atomic_write_text, load_model_dir
+from app.engine.names import StateName
 from app.engine.snapshots import SnapshotCache, read_index
 
 TIMELINE_FILE = "timeline.json"
@@ -72,10 +73,10 @@ def build_timeline(model_dir: Path, matmul_dtype: torch.dtype | None = None) -> 
         ranking = rank_units(scanned.states, hypotheses, top=1)
         for h in hypotheses:
             best, final = ranking[h.name][0], final_cells[h.name]
-            layer, state = best.state.split(".", 2)[1:]
-            rows[h.name]["best"].append({"layer": int(layer), "state": state, "unit": best.unit,
+            where = StateName.parse(best.state)
+            rows[h.name]["best"].append({"layer": where.layer, "state": where.kind, "unit": best.unit,
                                          "score": best.score, "sign": best.sign})
-            final_name = f"layers.{final['layer']}.{final['state']}"
+            final_name = str(StateName(final["layer"], final["state"]))
             now = exact_score(h, final_name, final["unit"], scanned.states[final_name][:, final["unit"]].numpy())
             rows[h.name]["final_unit_score"].append(_oriented(now.score, now.sign, final["sign"], now.metric))
         del scanned
@@ -125,7 +126,7 @@ def main(argv: list[str] | None = None) -> None:
         print(f"{timeline['model']}: {len(timeline['snapshots'])} snapshots")
         for entry in timeline["hypotheses"]:
             emerged = entry["emerged"]
-            when = (f"step {emerged['step']} (layers.{emerged['layer']}.{emerged['state']}[{emerged['unit']}], "
+            when = (f"step {emerged['step']} ({StateName(emerged['layer'], emerged['state'])}[{emerged['unit']}], "
                     f"{'the final unit' if emerged['is_final_unit'] else 'not the final unit'})") if emerged else "never"
             print(f"  {entry['name']:24s} reached {THRESHOLDS[entry['metric']]} {entry['metric']} at {when}; "
                   f"final unit from step {entry['final_unit_emerged']}")

@@ -7,7 +7,7 @@ sliver of capturing everything. The cell state needs the recurrence
 c_t = f_t * c_{t-1} + i_t * g_t, which is elementwise and runs as a tight loop.
 
 State names: "layers.{l}.h", "layers.{l}.c" (LSTM), "layers.{l}.gates.{g}" with g in
-i, f, g, o (LSTM) or r, z, n (GRU).
+i, f, g, o (LSTM) or r, z, n (GRU); names.py builds and parses them.
 """
 from __future__ import annotations
 
@@ -18,7 +18,8 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from app.engine.model import GATES, CharRNN, State
+from app.engine.model import CharRNN, State
+from app.engine.names import GATES, StateName
 from app.engine.stepwise import one_hot_table, run_layer
 
 
@@ -27,15 +28,6 @@ class Capture:
     states: dict[str, torch.Tensor]  # name -> (B, T, U), U = number of requested units
     logits: torch.Tensor | None  # (B, T, V) next-character logits, when requested
     final_state: State | None  # every layer's recurrent state after the last character, when requested
-
-
-def parse_state_name(name: str, arch: str, n_layers: int) -> tuple[int, str]:
-    """'layers.1.gates.f' -> (1, 'gates.f'); ValueError with the valid choices otherwise."""
-    parts = name.split(".", 2)
-    kinds = ["h"] + (["c"] if arch == "lstm" else []) + [f"gates.{g}" for g in GATES[arch]]
-    if len(parts) == 3 and parts[0] == "layers" and parts[1].isdigit() and int(parts[1]) < n_layers and parts[2] in kinds:
-        return int(parts[1]), parts[2]
-    raise ValueError(f"unknown state {name!r}; valid: layers.0..{n_layers - 1} with {kinds}")
 
 
 def linear_recurrence(a: torch.Tensor, b: torch.Tensor, x0: torch.Tensor) -> torch.Tensor:
@@ -107,8 +99,8 @@ def capture(
     H = cfg.hidden_size
     wanted: dict[int, list[str]] = {}
     for name in names:
-        layer, kind = parse_state_name(name, cfg.arch, cfg.n_layers)
-        wanted.setdefault(layer, []).append(kind)
+        parsed = StateName.parse(name, cfg.arch, cfg.n_layers)
+        wanted.setdefault(parsed.layer, []).append(parsed.kind)
     unit_index = torch.arange(H) if units is None else torch.as_tensor(list(units), dtype=torch.long)
     if unit_index.numel() and (unit_index.min() < 0 or unit_index.max() >= H):
         raise ValueError(f"units must be in 0..{H - 1}")
@@ -137,17 +129,17 @@ def capture(
         derived = [k for k in kinds if k != "h"]
         one_hot = layer == 0 and model.embedding is None
         if stepwise:
-            destinations = {kind: outputs[f"layers.{layer}.{kind}"].transpose(0, 1)  # (T, B, H)
-                            for kind in kinds if f"layers.{layer}.{kind}" in outputs}
+            destinations = {kind: outputs[str(StateName(layer, kind))].transpose(0, 1)  # (T, B, H)
+                            for kind in kinds if str(StateName(layer, kind)) in outputs}
             out, others, last = run_layer(cfg.arch, module, x, ids, one_hot, init, set(derived), matmul_dtype,
                                           destinations)
-            states.update({f"layers.{layer}.{k}": pick(v) for k, v in others.items()})
+            states.update({str(StateName(layer, k)): pick(v) for k, v in others.items()})
             derived = []
         else:
             out, last = module(x, init)  # (B, T, H)
         final.update(model.layer_state_out(layer, last))
         if "h" in kinds:
-            states[f"layers.{layer}.h"] = pick(out)
+            states[str(StateName(layer, "h"))] = pick(out)
         if derived:
             h0 = init[0] if cfg.arch == "lstm" else init
             h_prev = torch.cat([h0[0].unsqueeze(1), out[:, :-1]], dim=1)  # (B, T, H)
@@ -182,8 +174,8 @@ def _derived_states(arch, module, x, ids, one_hot, h_prev, init, kinds, units, H
         summed, _ = _gate_parts(module, x, ids, one_hot, h_prev, blocks, units, H, summed=True)
         for g, pre in zip(order, summed.chunk(len(order), dim=-1)):
             gates[g] = pre.tanh_() if g == "g" else pre.sigmoid_()
-    result = {f"layers.{layer}.gates.{g}": gates[g] for g in gate_names if f"gates.{g}" in kinds}
+    result = {str(StateName(layer, f"gates.{g}")): gates[g] for g in gate_names if f"gates.{g}" in kinds}
     if "c" in kinds:
         c0 = init[1][0][:, units]  # (B, U)
-        result[f"layers.{layer}.c"] = linear_recurrence(gates["f"], gates["i"] * gates["g"], c0)
+        result[str(StateName(layer, "c"))] = linear_recurrence(gates["f"], gates["i"] * gates["g"], c0)
     return result

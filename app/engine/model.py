@@ -5,7 +5,7 @@ that the hidden state of every layer is available and the fast fused kernels are
 The vanilla RNN is exactly h_t = tanh(W_xh x_t + W_hh h_{t-1} + b), y_t = W_hy h_t
 (PyTorch's two biases b_ih + b_hh add up to b).
 
-Recurrent state is a dict keyed by stable names, the same names the API uses:
+Recurrent state is a dict keyed by stable names (names.py), the same names the API uses:
 "layers.0.h", "layers.0.c" (LSTM only), ... each of shape (B, H). Missing entries are zeros.
 """
 from __future__ import annotations
@@ -16,10 +16,10 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
+from app.engine.names import StateName, state_names
 from app.engine.vocab import UNKNOWN_INDEX
 
 ARCHS = ("rnn", "lstm", "gru")
-GATES = {"rnn": (), "lstm": ("i", "f", "g", "o"), "gru": ("r", "z", "n")}
 _LAYER_CLASS = {"rnn": nn.RNN, "lstm": nn.LSTM, "gru": nn.GRU}
 
 State = dict[str, torch.Tensor]
@@ -48,13 +48,17 @@ class ModelConfig:
     def input_size(self) -> int:
         return self.embedding_size or self.vocab_size
 
-    def state_names(self) -> list[str]:
-        """Every capturable state, in a stable order: h, then c, then the gates, per layer."""
-        per_layer = ["h"] + (["c"] if self.arch == "lstm" else []) + [f"gates.{g}" for g in GATES[self.arch]]
-        return [f"layers.{layer}.{s}" for layer in range(self.n_layers) for s in per_layer]
+    def state_names(self, layer: int | None = None) -> list[str]:
+        """Every capturable state (of one layer, or of all), in a stable order: h, then c, then the gates, per layer."""
+        return [str(name) for name in state_names(self.arch, self.n_layers, layer)]
 
     def recurrent_state_names(self, layer: int) -> list[str]:
-        return [f"layers.{layer}.h"] + ([f"layers.{layer}.c"] if self.arch == "lstm" else [])
+        return [str(StateName(layer, kind)) for kind in self.recurrent_kinds]
+
+    @property
+    def recurrent_kinds(self) -> tuple[str, ...]:
+        """The states a layer carries from one character to the next."""
+        return ("h", "c") if self.arch == "lstm" else ("h",)
 
     def to_json(self) -> dict:
         return asdict(self)
@@ -92,7 +96,7 @@ class CharRNN(nn.Module):
     def layer_state_in(self, layer: int, state: State | None, batch: int, like: torch.Tensor):
         """The initial state a fused layer module expects: (1, B, H) tensors, zeros if absent."""
         def get(kind: str) -> torch.Tensor:
-            value = (state or {}).get(f"layers.{layer}.{kind}")
+            value = (state or {}).get(str(StateName(layer, kind)))
             if value is None:
                 return like.new_zeros(1, batch, self.config.hidden_size)
             return value.reshape(1, batch, self.config.hidden_size).to(like.dtype)
@@ -100,10 +104,9 @@ class CharRNN(nn.Module):
         return (get("h"), get("c")) if self.config.arch == "lstm" else get("h")
 
     def layer_state_out(self, layer: int, final) -> State:
-        if self.config.arch == "lstm":
-            h, c = final
-            return {f"layers.{layer}.h": h[0], f"layers.{layer}.c": c[0]}
-        return {f"layers.{layer}.h": final[0]}
+        """The fused module's final state ((h, c) for an LSTM, h otherwise, each (1, B, H)) by name: (B, H) each."""
+        parts = final if self.config.arch == "lstm" else (final,)
+        return {str(StateName(layer, kind)): value[0] for kind, value in zip(self.config.recurrent_kinds, parts)}
 
     def forward(self, ids: torch.Tensor, state: State | None = None) -> tuple[torch.Tensor, State]:
         """ids (B, T) -> logits (B, T, V) and the state after the last character."""

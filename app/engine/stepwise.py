@@ -15,7 +15,7 @@ from functools import cache
 
 import torch
 
-from app.engine.model import GATES
+from app.engine.names import GATES
 from app.engine.vocab import UNKNOWN_INDEX
 
 LSTM_SIGMOID_FIRST = (0, 1, 3, 2)  # i, f, o, g: the three sigmoid gates side by side, then tanh

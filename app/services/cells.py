@@ -12,6 +12,7 @@ from app.cells.scan import scan
 from app.cells.store import CellStore
 from app.engine.capture import capture
 from app.engine.checkpoint import LoadedModel
+from app.engine.names import StateName
 from app.errors import InputError
 from app.registry import ModelRegistry
 from app.schemas import RankRequest
@@ -31,8 +32,8 @@ def find_store(registry: ModelRegistry, name: str) -> CellStore:
 
 
 def entry(score: Score) -> dict:
-    _, layer, state = score.state.split(".", 2)
-    out = {"hypothesis": score.hypothesis, "layer": int(layer), "state": state, "unit": score.unit,
+    where = StateName.parse(score.state)
+    out = {"hypothesis": score.hypothesis, "layer": where.layer, "state": where.kind, "unit": score.unit,
            "metric": score.metric, "score": score.score, "sign": score.sign}
     if score.spearman is not None:
         out["spearman"] = score.spearman
@@ -91,8 +92,7 @@ def rank_on_the_fly(loaded: LoadedModel, store: CellStore | None, request: RankR
     ranking: list[Score] = []
     cfg = loaded.model.config
     for layer in range(cfg.n_layers):  # one layer at a time bounds memory to N x H x states-per-layer
-        names = [n for n in cfg.state_names() if n.startswith(f"layers.{layer}.")]
-        scanned = scan(loaded.model, ids, names, keep_states=True, track_top=False)
+        scanned = scan(loaded.model, ids, cfg.state_names(layer), keep_states=True, track_top=False)
         ranking.extend(rank_units(scanned.states, [hypothesis], top=request.limit)[hypothesis.name])
     ranking.sort(key=lambda s: s.score, reverse=True)
     return [entry(s) for s in ranking[: request.limit]]
@@ -126,7 +126,7 @@ def unit_report(loaded: LoadedModel, store: CellStore, layer: int, state: str, u
         raise InputError(422, f"unknown state {state!r}; valid states: {', '.join(short_state_names(loaded))}")
     if not 0 <= unit < cfg.hidden_size:
         raise InputError(422, f"unit {unit} is out of range; {loaded.name} has units 0 to {cfg.hidden_size - 1}")
-    name = f"layers.{layer}.{state}"
+    name = str(StateName(layer, state))
     absent = set(store.summary.get("absent", []))
     scores = []
     for j, h in enumerate(store.summary["hypotheses"]):
@@ -151,7 +151,7 @@ def saturation_report(loaded: LoadedModel, store: CellStore) -> dict:
     for name in loaded.model.config.state_names():
         sat = store.tensors.get(f"{name}.saturation")
         if sat is not None:
-            _, layer, gate = name.split(".", 2)
-            gates.append({"layer": int(layer), "gate": gate, "left": [round(v, 4) for v in sat[:, 0].tolist()],
+            where = StateName.parse(name)
+            gates.append({"layer": where.layer, "gate": where.kind, "left": [round(v, 4) for v in sat[:, 0].tolist()],
                           "right": [round(v, 4) for v in sat[:, 1].tolist()]})
     return {"model": loaded.name, "sample_chars": len(store.sample), "gates": gates}

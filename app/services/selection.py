@@ -4,6 +4,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from app.engine.checkpoint import LoadedModel
+from app.engine.names import StateName, state_kinds
 from app.errors import InputError
 from app.registry import ModelRegistry
 from app.schemas import Selection
@@ -12,16 +13,17 @@ from app.schemas import Selection
 @dataclass(frozen=True)
 class ResolvedSelection:
     layer: int
-    state: str  # short name within the layer, e.g. "c" or "gates.f"
+    state: str  # the state's kind within the layer, e.g. "c" or "gates.f"
     units: list[int]
 
     @property
     def name(self) -> str:
-        return f"layers.{self.layer}.{self.state}"
+        return str(StateName(self.layer, self.state))
 
 
 def short_state_names(loaded: LoadedModel) -> list[str]:
-    return [name.split(".", 2)[2] for name in loaded.model.config.state_names() if name.startswith("layers.0.")]
+    """The state kinds of every layer of the model, e.g. ["h", "gates.r", "gates.z", "gates.n"]."""
+    return state_kinds(loaded.model.config.arch)
 
 
 def find_model(registry: ModelRegistry, name: str) -> LoadedModel:
