@@ -11,6 +11,8 @@ contiguous block; callers get (B, T, ...) views of the same memory.
 """
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
 from functools import cache
 
 import torch
@@ -54,6 +56,130 @@ def _gate_blocks(tensor: torch.Tensor, order: tuple[int, ...], H: int) -> torch.
     return torch.cat([tensor[g * H : (g + 1) * H] for g in order])
 
 
+@dataclass
+class _Steps:
+    """One layer's weights, reordered for its architecture's loop, as per-step functions.
+
+    They are closures, not methods, so that a loop that binds them to locals pays no attribute
+    lookups per step.
+    """
+    T: int
+    B: int
+    H: int
+    dt: torch.dtype  # of the matrix products
+    b_hh: torch.Tensor  # (G*H,) float32: only the GRU adds it apart (b_hn sits inside r * (...))
+    step_input: Callable[[int], torch.Tensor]  # t -> W_ih x_t + biases: (B, G*H) in dt, free to overwrite
+    recurrent: Callable[[torch.Tensor, torch.Tensor], torch.Tensor]  # (h, base) -> base + h W_hh^T: (B, G*H) in dt
+    pre_activation: Callable[[torch.Tensor, int], torch.Tensor]  # (h, t) -> all of it, (B, G*H) float32
+
+
+def _prepare(arch: str, module, x: torch.Tensor, ids: torch.Tensor, one_hot: bool, dt: torch.dtype) -> _Steps:
+    B, T, _ = x.shape
+    H = module.hidden_size
+    order = LSTM_SIGMOID_FIRST if arch == "lstm" else tuple(range(len(GATES[arch]) or 1))
+    w_ih, w_hh = _gate_blocks(module.weight_ih_l0, order, H), _gate_blocks(module.weight_hh_l0, order, H)
+    b_ih, b_hh = _gate_blocks(module.bias_ih_l0, order, H), _gate_blocks(module.bias_hh_l0, order, H)
+    bias = b_ih if arch == "gru" else b_ih + b_hh  # GRU: b_hn sits inside r * (...)
+    if arch == "lstm":
+        # This torch's CPU tanh costs about four sigmoids, so the LSTM loop computes tanh(x) as
+        # 2 sigmoid(2x) - 1 (absolute error below 3e-7), the 2x coming from doubled g rows
+        # (exact: a power of two). The vanilla RNN keeps tanh: its state feeds back through
+        # nothing else, and the error compounded to 1e-4 in its logits.
+        for w in (w_ih, w_hh, bias):  # fresh tensors (concatenated blocks, a sum): the module is untouched
+            w[3 * H :] *= 2  # the g block comes last (LSTM_SIGMOID_FIRST)
+    if one_hot:  # one row of a (V, G*H) table per step: no (T, B, G*H) tensor ever materialises
+        table = one_hot_table(w_ih, bias).to(dt)  # (V, G*H)
+        ids_tm = ids.t().contiguous()  # (T, B)
+
+        def step_input(t: int) -> torch.Tensor:  # a fresh tensor
+            return torch.index_select(table, 0, ids_tm[t])
+    else:
+        x_tm = x.transpose(0, 1).reshape(T * B, -1)  # (T*B, in)
+        xp = torch.addmm(bias.to(dt), x_tm.to(dt), w_ih.t().to(dt)).view(T, B, -1)  # (T, B, G*H)
+
+        def step_input(t: int) -> torch.Tensor:  # a row of xp, which is read once: free to overwrite
+            return xp[t]
+    w_hh_t = w_hh.t().to(dt)  # (H, G*H)
+
+    def recurrent(h: torch.Tensor, base: torch.Tensor) -> torch.Tensor:
+        return torch.addmm(base, h.to(dt), w_hh_t)
+
+    # bfloat16 pre-activations are widened once per step: the gate functions then read and write
+    # float32 only (mixed-dtype elementwise ops take a slow converting path)
+    widened = torch.empty(B, len(order) * H) if dt != torch.float32 else None
+
+    def pre_activation(h: torch.Tensor, t: int) -> torch.Tensor:
+        z = step_input(t).addmm_(h.to(dt), w_hh_t)  # written over the step's input
+        return z if widened is None else widened.copy_(z)
+
+    return _Steps(T, B, H, dt, b_hh, step_input, recurrent, pre_activation)
+
+
+def _gate_writer(arch: str, dest: dict[str, torch.Tensor], scratch: torch.Tensor, H: int):
+    """(gate, block, t) -> where gate g of step t goes, (B, H): its destination when wanted, else scratch."""
+    gates = {g: dest[f"gates.{g}"] for g in GATES[arch] if f"gates.{g}" in dest}  # (T, B, H) each
+
+    def gate_out(g: str, block: int, t: int) -> torch.Tensor:
+        return gates[g][t] if g in gates else scratch[:, block * H : (block + 1) * H]
+
+    return gate_out
+
+
+def _lstm_loop(steps: _Steps, init, dest: dict[str, torch.Tensor]):
+    """c_t = f c_{t-1} + i g and h_t = o tanh(c_t); the final (h, c), (1, B, H) each."""
+    H = steps.H
+    hs, cs = dest["h"], dest.get("c")
+    scratch = torch.empty(steps.B, 4 * H)
+    cell_scratch = torch.empty(steps.B, H)
+    gate_out = _gate_writer("lstm", dest, scratch, H)
+    any_gate = any(kind.startswith("gates.") for kind in dest)
+    pre_activation = steps.pre_activation
+    h, c = init[0][0], init[1][0]
+    for t in range(steps.T):
+        z = pre_activation(h, t)  # (B, 4H) pre-activations of i, f, o, g
+        if any_gate:  # each gate straight into its destination
+            i, f, o = (torch.sigmoid(z[:, k * H : (k + 1) * H], out=gate_out(g, k, t)) for k, g in enumerate("ifo"))
+            g_ = _tanh_from_sigmoid(torch.sigmoid(z[:, 3 * H :], out=gate_out("g", 3, t)))
+        else:  # one call for all four gates
+            i, f, o, g_ = torch.sigmoid(z, out=scratch).split(H, dim=1)
+            _tanh_from_sigmoid(g_)
+        c = torch.addcmul(f * c, i, g_, out=cs[t] if cs is not None else None)
+        squashed = torch.sigmoid(torch.mul(c, 2, out=cell_scratch), out=cell_scratch)  # sigmoid(2c)
+        h = torch.mul(o, _tanh_from_sigmoid(squashed), out=hs[t])  # o * tanh(c)
+    return h.unsqueeze(0).clone(), c.unsqueeze(0).clone()
+
+
+def _gru_loop(steps: _Steps, init, dest: dict[str, torch.Tensor]) -> torch.Tensor:
+    """h_t = (1 - z) n + z h_{t-1} with n = tanh(W_in x + b_in + r (W_hn h + b_hn)); the final h, (1, B, H)."""
+    H = steps.H
+    hs = dest["h"]
+    gate_out = _gate_writer("gru", dest, torch.empty(steps.B, 3 * H), H)
+    recurrent, step_input = steps.recurrent, steps.step_input
+    h = init[0]
+    b_hh = steps.b_hh.to(steps.dt)
+    for t in range(steps.T):
+        hh = recurrent(h, b_hh).float()  # (B, 3H): W_h{r,z,n} h + b_h{r,z,n}
+        xt = step_input(t).float()  # (B, 3H): W_i{r,z,n} x + b_i{r,z,n}
+        r, z = (torch.sigmoid(xt[:, k * H : (k + 1) * H] + hh[:, k * H : (k + 1) * H], out=gate_out(g, k, t))
+                for k, g in enumerate("rz"))
+        n = torch.tanh(torch.addcmul(xt[:, 2 * H :], r, hh[:, 2 * H :]), out=gate_out("n", 2, t))
+        h = torch.addcmul(n, z, h - n, out=hs[t])  # (1 - z) n + z h
+    return h.unsqueeze(0).clone()
+
+
+def _rnn_loop(steps: _Steps, init, dest: dict[str, torch.Tensor]) -> torch.Tensor:
+    """h_t = tanh(W_xh x_t + W_hh h_{t-1} + b); the final h, (1, B, H)."""
+    hs = dest["h"]
+    pre_activation = steps.pre_activation
+    h = init[0]
+    for t in range(steps.T):
+        h = torch.tanh(pre_activation(h, t), out=hs[t])
+    return h.unsqueeze(0).clone()
+
+
+_LOOPS = {"lstm": _lstm_loop, "gru": _gru_loop, "rnn": _rnn_loop}
+
+
 @torch.no_grad()
 def run_layer(arch: str, module, x: torch.Tensor, ids: torch.Tensor, one_hot: bool, init,
               want: set[str], matmul_dtype: torch.dtype = torch.float32,
@@ -69,87 +195,10 @@ def run_layer(arch: str, module, x: torch.Tensor, ids: torch.Tensor, one_hot: bo
     computed (any strides, e.g. a window of a caller's buffer for the whole text), so that a
     long scan neither allocates per window nor copies afterwards; kinds without one get fresh tensors.
     """
-    B, T, _ = x.shape
-    H = module.hidden_size
-    dt = matmul_dtype
-    order = LSTM_SIGMOID_FIRST if arch == "lstm" else tuple(range(len(GATES[arch]) or 1))
-    w_ih, w_hh = _gate_blocks(module.weight_ih_l0, order, H), _gate_blocks(module.weight_hh_l0, order, H)
-    b_ih, b_hh = _gate_blocks(module.bias_ih_l0, order, H), _gate_blocks(module.bias_hh_l0, order, H)
-    bias = b_ih if arch == "gru" else b_ih + b_hh  # GRU: b_hn sits inside r * (...)
-    if arch == "lstm":
-        # This torch's CPU tanh costs about four sigmoids, so the LSTM loop computes tanh(x) as
-        # 2 sigmoid(2x) - 1 (absolute error below 3e-7), the 2x coming from doubled g rows
-        # (exact: a power of two). The vanilla RNN keeps tanh: its state feeds back through
-        # nothing else, and the error compounded to 1e-4 in its logits.
-        for w in (w_ih, w_hh, bias):  # fresh tensors (concatenated blocks, a sum): the module is untouched
-            w[3 * H :] *= 2  # the g block comes last (LSTM_SIGMOID_FIRST)
-    w_hh_t = w_hh.t().to(dt)  # (H, G*H)
-    if one_hot:  # one row of a (V, G*H) table per step: no (T, B, G*H) tensor ever materialises
-        table = one_hot_table(w_ih, bias).to(dt)  # (V, G*H)
-        ids_tm = ids.t().contiguous()  # (T, B)
-
-        def step_input(t: int) -> torch.Tensor:  # W_ih x_t + biases: (B, G*H), a fresh tensor
-            return torch.index_select(table, 0, ids_tm[t])
-    else:
-        x_tm = x.transpose(0, 1).reshape(T * B, -1)  # (T*B, in)
-        xp = torch.addmm(bias.to(dt), x_tm.to(dt), w_ih.t().to(dt)).view(T, B, -1)  # (T, B, G*H)
-
-        def step_input(t: int) -> torch.Tensor:  # a row of xp, which is read once: free to overwrite
-            return xp[t]
-
-    def recurrent(h: torch.Tensor, base: torch.Tensor) -> torch.Tensor:  # base + h W_hh^T: (B, G*H), in dt
-        return torch.addmm(base, h.to(dt), w_hh_t)
-
-    def recurrent_into(h: torch.Tensor, base: torch.Tensor) -> torch.Tensor:  # the same, written over base
-        return base.addmm_(h.to(dt), w_hh_t)
-
+    steps = _prepare(arch, module, x, ids, one_hot, matmul_dtype)
     outputs = outputs or {}
-    dest = {kind: outputs[kind] if kind in outputs else torch.empty(T, B, H) for kind in {"h"} | want}  # (T, B, H)
-    hs, cs = dest["h"], dest.get("c")
-    gates = {g: dest[f"gates.{g}"] for g in GATES[arch] if f"gates.{g}" in dest}  # wanted gates: (T, B, H) each
-    scratch = torch.empty(B, len(order) * H)
-    cell_scratch = torch.empty(B, H)
-
-    def gate_out(g: str, block: int, t: int) -> torch.Tensor:  # where gate g of step t goes: (B, H)
-        return gates[g][t] if g in gates else scratch[:, block * H : (block + 1) * H]
-
-    # bfloat16 pre-activations are widened once per step: the gate functions then read and write
-    # float32 only (mixed-dtype elementwise ops take a slow converting path)
-    widened = torch.empty(B, len(order) * H) if dt != torch.float32 else None
-
-    def pre_activation(h: torch.Tensor, t: int) -> torch.Tensor:  # (B, G*H) float32
-        z = recurrent_into(h, step_input(t))
-        return z if widened is None else widened.copy_(z)
-
-    if arch == "lstm":
-        h, c = init[0][0], init[1][0]
-        for t in range(T):
-            z = pre_activation(h, t)  # (B, 4H) pre-activations of i, f, o, g
-            if gates:  # each gate straight into its destination
-                i, f, o = (torch.sigmoid(z[:, k * H : (k + 1) * H], out=gate_out(g, k, t)) for k, g in enumerate("ifo"))
-                g_ = _tanh_from_sigmoid(torch.sigmoid(z[:, 3 * H :], out=gate_out("g", 3, t)))
-            else:  # one call for all four gates
-                i, f, o, g_ = torch.sigmoid(z, out=scratch).split(H, dim=1)
-                _tanh_from_sigmoid(g_)
-            c = torch.addcmul(f * c, i, g_, out=cs[t] if cs is not None else None)
-            squashed = torch.sigmoid(torch.mul(c, 2, out=cell_scratch), out=cell_scratch)  # sigmoid(2c)
-            h = torch.mul(o, _tanh_from_sigmoid(squashed), out=hs[t])  # o * tanh(c)
-        final = (h.unsqueeze(0).clone(), c.unsqueeze(0).clone())
-    elif arch == "gru":
-        h = init[0]
-        b_hh = b_hh.to(dt)
-        for t in range(T):
-            hh = recurrent(h, b_hh).float()  # (B, 3H): W_h{r,z,n} h + b_h{r,z,n}
-            xt = step_input(t).float()  # (B, 3H): W_i{r,z,n} x + b_i{r,z,n}
-            r, z = (torch.sigmoid(xt[:, k * H : (k + 1) * H] + hh[:, k * H : (k + 1) * H], out=gate_out(g, k, t))
-                    for k, g in enumerate("rz"))
-            n = torch.tanh(torch.addcmul(xt[:, 2 * H :], r, hh[:, 2 * H :]), out=gate_out("n", 2, t))
-            h = torch.addcmul(n, z, h - n, out=hs[t])  # (1 - z) n + z h
-        final = h.unsqueeze(0).clone()
-    else:
-        h = init[0]
-        for t in range(T):
-            h = torch.tanh(pre_activation(h, t), out=hs[t])
-        final = h.unsqueeze(0).clone()
+    dest = {kind: outputs[kind] if kind in outputs else torch.empty(steps.T, steps.B, steps.H)
+            for kind in {"h"} | want}  # (T, B, H) each
+    final = _LOOPS[arch](steps, init, dest)
     others = {kind: value.transpose(0, 1) for kind, value in dest.items() if kind != "h"}
-    return hs.transpose(0, 1), others, final
+    return dest["h"].transpose(0, 1), others, final
