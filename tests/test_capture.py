@@ -1,7 +1,7 @@
 import pytest
 import torch
 
-from app.engine.capture import capture, linear_recurrence
+from app.engine.capture import Stepwise, capture, linear_recurrence
 from tests.conftest import make_model, random_text
 
 
@@ -82,7 +82,8 @@ def test_stepwise_capture_equals_fused_capture(arch, vocab):
     batch[1, 7] = 0  # an unknown character: no input on either path
     names = model.config.state_names()
     fused = capture(model, batch, names, units=[1, 6], with_logits=True, with_final_state=True)
-    stepwise = capture(model, batch, names, units=[1, 6], with_logits=True, with_final_state=True, stepwise=True)
+    stepwise = capture(model, batch, names, units=[1, 6], with_logits=True, with_final_state=True,
+                       stepwise=Stepwise())
     tol = 5e-5  # two float32 summation orders, through saturating weights (x3) and two layers
     for name in names:
         assert (fused.states[name] - stepwise.states[name]).abs().max() < tol, name

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import torch
 
-from app.engine.capture import capture
+from app.engine.capture import Stepwise, capture
 from app.engine.model import CharRNN
 from app.engine.names import StateName
 from app.engine.stepwise import fast_matmul_dtype
@@ -114,6 +114,61 @@ def _count_saturated(sat: torch.Tensor, states: torch.Tensor, buffer: torch.Tens
         sat[:, column] += flags.view(-1, U).sum(dim=0)
 
 
+@dataclass(frozen=True)
+class _Chunks:
+    """The text cut into one chunk of whole segments per stream: stream b's is text[b * chunk : (b + 1) * chunk]."""
+    n_chars: int
+    n_streams: int
+    chunk: int
+    starts: torch.Tensor  # (B,) where each stream's chunk begins in the text
+
+    @classmethod
+    def cut(cls, n_chars: int, n_streams: int) -> _Chunks:
+        n_streams = max(1, min(n_streams, -(-n_chars // SEGMENT)))
+        chunk = -(-n_chars // n_streams)
+        chunk = -(-chunk // SEGMENT) * SEGMENT  # each chunk is whole segments; its last window may be short
+        n_streams = -(-n_chars // chunk)
+        return cls(n_chars, n_streams, chunk, torch.arange(n_streams) * chunk)
+
+    def inputs(self, ids: np.ndarray, warmup: int) -> torch.Tensor:
+        """The ids each stream reads, its warm-up and then its chunk: (B, warmup + chunk), padding outside the text."""
+        N = self.n_chars
+        grid = self.starts[:, None] - warmup + torch.arange(warmup + self.chunk)[None, :]  # (B, steps) text position
+        padded = np.append(ids, 0)  # index N: padding (the unknown id: no input) before the text and after it
+        return torch.from_numpy(padded[torch.where((grid >= 0) & (grid < N), grid, N).numpy()])  # (B, steps)
+
+    def valid(self, offset: int, w: int) -> tuple[torch.Tensor, list[int]]:
+        """How many of each stream's characters offset..offset + w are text, (B,), and the streams with fewer than w."""
+        n_valid = ((self.n_chars - self.starts).clamp(max=self.chunk) - offset).clamp(0, w)  # (B,)
+        return n_valid, torch.nonzero(n_valid < w).flatten().tolist()
+
+
+class _Tally:
+    """What the scan keeps of each window as it passes: gate saturation counts and every unit's top and bottom k."""
+
+    def __init__(self, names: list[str], sigmoid_gates: list[str], k: int, track_top: bool, n_streams: int,
+                 window: int, H: int):
+        self.saturation = {name: torch.zeros(H, 2, dtype=torch.float64) for name in sigmoid_gates}
+        self.buffer = torch.empty(window, n_streams, H) if sigmoid_gates else None
+        self.top = {name: _StreamingTopK(k, lowest=False) for name in names} if track_top else {}
+        self.bottom = {name: _StreamingTopK(k, lowest=True) for name in names} if track_top else {}
+
+    def add(self, name: str, states: torch.Tensor, first: torch.Tensor, n_valid: torch.Tensor,
+            partial: list[int]) -> None:
+        """states (w, B, U) of one window, time-major; see _StreamingTopK.add for the rest."""
+        if name in self.saturation:
+            _count_saturated(self.saturation[name], states, self.buffer, n_valid, partial)
+        if name in self.top:
+            self.top[name].add(states, first, n_valid, partial)
+            self.bottom[name].add(states, first, n_valid, partial)
+
+
+def _product_dtype(stepwise: bool, requested: torch.dtype | None) -> torch.dtype:
+    if not stepwise:
+        return torch.float32  # the fused single-stream kernels run in float32
+    return fast_matmul_dtype() if requested is None else requested
+
+
 @torch.no_grad()
 def scan(model: CharRNN, ids: np.ndarray, names: Iterable[str], n_streams: int = 64, warmup: int = 256,
          window: int = 256, k: int = 20, keep_states: bool = False, track_top: bool = True,
@@ -129,80 +184,58 @@ def scan(model: CharRNN, ids: np.ndarray, names: Iterable[str], n_streams: int =
     0.0002 and every best unit stayed the same (docs/benchmarks.md).
     """
     names = list(names)
-    N = len(ids)
-    window = -(-window // SEGMENT) * SEGMENT
-    n_streams = max(1, min(n_streams, -(-N // SEGMENT)))
-    chunk = -(-N // n_streams)
-    chunk = -(-chunk // SEGMENT) * SEGMENT  # each chunk is whole segments; its last window may be short
-    n_streams = -(-N // chunk)
-    own_start = torch.arange(n_streams) * chunk  # (B,)
-    steps = warmup + chunk
-    grid = own_start[:, None] - warmup + torch.arange(steps)[None, :]  # (B, steps) text position read
-    padded = np.append(ids, 0)  # index N: padding (the unknown id: no input) before the text and after it
-    inputs = torch.from_numpy(padded[torch.where((grid >= 0) & (grid < N), grid, N).numpy()])  # (B, steps)
-    n_valid_total = (N - own_start).clamp(max=chunk)  # (B,) real characters in each chunk
-
     cfg = model.config
     H = cfg.hidden_size
     parsed = [StateName.parse(name, cfg.arch, cfg.n_layers) for name in names]
-    gate_names = [name for name, p in zip(names, parsed) if p.gate in SIGMOID_GATES[cfg.arch]]
-    stepwise = n_streams >= STEPWISE_MIN_STREAMS
-    if not stepwise:
-        matmul_dtype = torch.float32  # the fused single-stream kernels run in float32
-    elif matmul_dtype is None:
-        matmul_dtype = fast_matmul_dtype()
-    # Stream b's chunk is text[b * chunk : (b + 1) * chunk], so a (B, chunk, H) buffer viewed as
-    # (B * chunk, H) is in text order: the stepwise path writes every state straight into its place.
-    kept = {name: torch.empty(n_streams, chunk, H) for name in names} if keep_states else {}
+    window = -(-window // SEGMENT) * SEGMENT
+    chunks = _Chunks.cut(len(ids), n_streams)
+    B, chunk = chunks.n_streams, chunks.chunk
+    inputs = chunks.inputs(ids, warmup)  # (B, warmup + chunk)
+    stepwise = B >= STEPWISE_MIN_STREAMS
+    matmul_dtype = _product_dtype(stepwise, matmul_dtype)
     n_layers = max((p.layer for p in parsed), default=cfg.n_layers - 1) + 1  # layers above: never run
     every_h = [str(StateName(layer, "h")) for layer in range(n_layers)]  # each layer's input to the next
-    computed = names + [n for n in every_h if n not in names]
+    computed = names + [n for n in every_h if n not in names] if stepwise else names
+    # Stream b's chunk is text[b * chunk : (b + 1) * chunk], so a (B, chunk, H) buffer viewed as
+    # (B * chunk, H) is in text order: the stepwise path writes every state straight into its place.
+    kept = {name: torch.empty(B, chunk, H) for name in names} if keep_states else {}
     # window-sized buffers for what is not kept, and for every h during the warm-up
-    scratch = {name: torch.empty(n_streams, window, H) for name in computed
+    scratch = {name: torch.empty(B, window, H) for name in computed
                if name not in kept or name in every_h} if stepwise else {}
-    sat_buffer = torch.empty(window, n_streams, H) if gate_names else None
-    sat = {name: torch.zeros(H, 2, dtype=torch.float64) for name in gate_names}
-    top = {name: _StreamingTopK(k, lowest=False) for name in names} if track_top else {}
-    bottom = {name: _StreamingTopK(k, lowest=True) for name in names} if track_top else {}
+    tally = _Tally(names, [n for n, p in zip(names, parsed) if p.gate in SIGMOID_GATES[cfg.arch]], k, track_top,
+                   B, window, H)
 
-    def destinations(offset: int, w: int) -> dict[str, torch.Tensor] | None:
-        if not stepwise:
-            return None
-        return {name: kept[name][:, offset : offset + w] if name in kept else scratch[name][:, :w] for name in computed}
+    def run(window_ids: torch.Tensor, wanted: list[str], state, outputs: dict[str, torch.Tensor]):
+        return capture(model, window_ids, wanted, state=state, with_final_state=True, n_layers=n_layers,
+                       stepwise=Stepwise(matmul_dtype, outputs) if stepwise else None)
 
     state = None
     for start in range(0, warmup, window):  # warm-up: only the state advances
         w = min(window, warmup - start)
-        state = capture(model, inputs[:, start : start + w], every_h if stepwise else (), state=state,
-                        with_final_state=True, stepwise=stepwise, matmul_dtype=matmul_dtype,
-                        outputs={n: scratch[n][:, :w] for n in every_h} if stepwise else None,
-                        n_layers=n_layers).final_state
+        state = run(inputs[:, start : start + w], every_h if stepwise else [], state,
+                    {n: scratch[n][:, :w] for n in every_h} if stepwise else {}).final_state
     if state is not None:
         for value in state.values():
             value[0] = 0.0  # the first chunk starts the text: zero state, as a single stream would
     for offset in range(0, chunk, window):
         w = min(window, chunk - offset)
-        out = capture(model, inputs[:, warmup + offset : warmup + offset + w], computed if stepwise else names,
-                      state=state, with_final_state=True, stepwise=stepwise, matmul_dtype=matmul_dtype,
-                      outputs=destinations(offset, w), n_layers=n_layers)
+        destinations = {name: kept[name][:, offset : offset + w] if name in kept else scratch[name][:, :w]
+                        for name in computed} if stepwise else {}
+        out = run(inputs[:, warmup + offset : warmup + offset + w], computed, state, destinations)
         state = out.final_state
-        n_valid = (n_valid_total - offset).clamp(0, w)  # (B,)
-        partial = torch.nonzero(n_valid < w).flatten().tolist()
-        first = own_start + offset
+        n_valid, partial = chunks.valid(offset, w)
+        first = chunks.starts + offset  # (B,) text position of each stream's first character in the window
         for name in names:
             if keep_states and not stepwise:
                 kept[name][:, offset : offset + w] = out.states[name]
             states = out.states[name].transpose(0, 1)  # (w, B, U): time-major, as the stepwise path writes them
-            if name in sat:
-                _count_saturated(sat[name], states, sat_buffer, n_valid, partial)
-            if track_top:
-                top[name].add(states, first, n_valid, partial)
-                bottom[name].add(states, first, n_valid, partial)
+            tally.add(name, states, first, n_valid, partial)
+    N = chunks.n_chars
     return ScanResult(
         n_chars=N,
         matmul_dtype=matmul_dtype,
         states={name: buffer.view(-1, H)[:N] for name, buffer in kept.items()},  # a view: no copy
-        top={name: t.result() for name, t in top.items()},
-        bottom={name: b.result() for name, b in bottom.items()},
-        saturation={name: (counts / N).float() for name, counts in sat.items()},
+        top={name: t.result() for name, t in tally.top.items()},
+        bottom={name: b.result() for name, b in tally.bottom.items()},
+        saturation={name: (counts / N).float() for name, counts in tally.saturation.items()},
     )

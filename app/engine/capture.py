@@ -12,7 +12,7 @@ i, f, g, o (LSTM) or r, z, n (GRU); names.py builds and parses them.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import torch
@@ -67,6 +67,18 @@ def _gate_parts(module, x: torch.Tensor, ids: torch.Tensor, one_hot: bool, h_pre
     return x_part.view(B, T, -1), torch.addmm(b_hh, h_flat, w_hh.t()).view(B, T, -1)
 
 
+@dataclass(frozen=True)
+class Stepwise:
+    """capture()'s explicit time loop (stepwise.py): faster than the fused kernel plus recompute
+    when many streams run at once, so the batched scan takes it.
+
+    `matmul_dtype` torch.bfloat16 runs the matrix products in bfloat16 (approximate: for batch
+    scans); `outputs` {name: (B, T, H)} are tensors to write requested states into (all units).
+    """
+    matmul_dtype: torch.dtype = torch.float32
+    outputs: dict[str, torch.Tensor] = field(default_factory=dict)
+
+
 @torch.no_grad()
 def capture(
     model: CharRNN,
@@ -76,45 +88,27 @@ def capture(
     state: State | None = None,
     with_logits: bool = False,
     with_final_state: bool = False,
-    stepwise: bool = False,
-    matmul_dtype: torch.dtype = torch.float32,
-    outputs: dict[str, torch.Tensor] | None = None,
+    stepwise: Stepwise | None = None,
     n_layers: int | None = None,
 ) -> Capture:
     """Runs ids (B, T) or (T,) and returns the requested states for the requested units.
 
     Layers above the highest requested one run only when logits or the final state are
     asked for. `state` is a previous call's final_state, to continue a text in O(new chars).
-    `stepwise` computes every state in one explicit time loop (stepwise.py): faster than
-    the fused kernel plus recompute when many streams run at once; with it, `matmul_dtype`
-    torch.bfloat16 runs the matrix products in bfloat16 (approximate: for batch scans), and
-    `outputs` {name: (B, T, H)} are tensors to write requested states into (all units).
+    `stepwise` computes every state in one explicit time loop instead (see Stepwise).
     `n_layers` runs only the first n layers (no logits then): the final state covers just those,
     which is all a caller continuing lower-layer states needs.
     """
     cfg = model.config
     if ids.dim() == 1:
         ids = ids.unsqueeze(0)
-    B, T = ids.shape
-    H = cfg.hidden_size
-    wanted: dict[int, list[str]] = {}
-    for name in names:
-        parsed = StateName.parse(name, cfg.arch, cfg.n_layers)
-        wanted.setdefault(parsed.layer, []).append(parsed.kind)
-    unit_index = torch.arange(H) if units is None else torch.as_tensor(list(units), dtype=torch.long)
-    if unit_index.numel() and (unit_index.min() < 0 or unit_index.max() >= H):
-        raise ValueError(f"units must be in 0..{H - 1}")
-    if outputs and (not stepwise or units is not None):
-        raise ValueError("outputs need the stepwise path and all units")
-    outputs = outputs or {}
-    top = cfg.n_layers if (with_logits or with_final_state) else max(wanted, default=-1) + 1
-    if n_layers is not None:
-        if with_logits or not max(wanted, default=-1) < n_layers <= cfg.n_layers:
-            raise ValueError(f"n_layers must cover the requested states, be at most {cfg.n_layers} and exclude logits")
-        top = n_layers
-
-    def pick(values: torch.Tensor) -> torch.Tensor:  # all units: no gather, no copy
-        return values if units is None else values[..., unit_index]
+    wanted = _kinds_by_layer(names, cfg.arch, cfg.n_layers)
+    unit_index = torch.arange(cfg.hidden_size) if units is None else torch.as_tensor(list(units), dtype=torch.long)
+    if unit_index.numel() and (unit_index.min() < 0 or unit_index.max() >= cfg.hidden_size):
+        raise ValueError(f"units must be in 0..{cfg.hidden_size - 1}")
+    if stepwise is not None and stepwise.outputs and units is not None:
+        raise ValueError("stepwise outputs need all units")
+    top = _layers_to_run(cfg.n_layers, wanted, with_logits, with_final_state, n_layers)
 
     was_training = model.training
     if was_training:  # served models are already in eval mode: they are never written to, so threads can share them
@@ -123,35 +117,76 @@ def capture(
     final: State = {}
     x = model.embed(ids)  # (B, T, E)
     for layer in range(top):
-        module = model.layers[layer]
-        init = model.layer_state_in(layer, state, B, x)
-        kinds = wanted.get(layer, [])
-        derived = [k for k in kinds if k != "h"]
-        one_hot = layer == 0 and model.embedding is None
-        if stepwise:
-            destinations = {kind: outputs[str(StateName(layer, kind))].transpose(0, 1)  # (T, B, H)
-                            for kind in kinds if str(StateName(layer, kind)) in outputs}
-            out, others, last = run_layer(cfg.arch, module, x, ids, one_hot, init, set(derived), matmul_dtype,
-                                          destinations)
-            states.update({str(StateName(layer, k)): pick(v) for k, v in others.items()})
-            derived = []
-        else:
-            out, last = module(x, init)  # (B, T, H)
+        init = model.layer_state_in(layer, state, ids.shape[0], x)
+        x, layer_states, last = _capture_layer(model, layer, x, ids, init, wanted.get(layer, []),
+                                               None if units is None else unit_index, stepwise)  # (B, T, H)
+        states.update(layer_states)
         final.update(model.layer_state_out(layer, last))
-        if "h" in kinds:
-            states[str(StateName(layer, "h"))] = pick(out)
-        if derived:
-            h0 = init[0] if cfg.arch == "lstm" else init
-            h_prev = torch.cat([h0[0].unsqueeze(1), out[:, :-1]], dim=1)  # (B, T, H)
-            states.update(_derived_states(cfg.arch, module, x, ids, one_hot, h_prev, init, derived, unit_index, H, layer))
-        x = out
     logits = model.head(x) if with_logits else None  # (B, T, V)
     if was_training:
         model.train()
     return Capture(states=states, logits=logits, final_state=final if with_final_state else None)
 
 
-def _derived_states(arch, module, x, ids, one_hot, h_prev, init, kinds, units, H, layer) -> dict[str, torch.Tensor]:
+def _kinds_by_layer(names: Iterable[str], arch: str, n_layers: int) -> dict[int, list[str]]:
+    """The requested state kinds of each layer, in the order asked; ValueError naming the valid ones."""
+    wanted: dict[int, list[str]] = {}
+    for name in names:
+        parsed = StateName.parse(name, arch, n_layers)
+        wanted.setdefault(parsed.layer, []).append(parsed.kind)
+    return wanted
+
+
+def _layers_to_run(total: int, wanted: dict[int, list[str]], with_logits: bool, with_final_state: bool,
+                   n_layers: int | None) -> int:
+    highest = max(wanted, default=-1)
+    if n_layers is None:
+        return total if (with_logits or with_final_state) else highest + 1
+    if with_logits or not highest < n_layers <= total:
+        raise ValueError(f"n_layers must cover the requested states, be at most {total} and exclude logits")
+    return n_layers
+
+
+def _capture_layer(model: CharRNN, layer: int, x: torch.Tensor, ids: torch.Tensor, init, kinds: list[str],
+                   units: torch.Tensor | None, stepwise: Stepwise | None):
+    """One layer on its input x (B, T, in): its output h (B, T, H), its requested states by name
+    (B, T, U), and the final state as the fused module returns it.
+
+    `units` None keeps every unit, without a gather or a copy.
+    """
+    module = model.layers[layer]
+    arch = model.config.arch
+    one_hot = layer == 0 and model.embedding is None
+    names = {kind: str(StateName(layer, kind)) for kind in kinds}
+    derived = [k for k in kinds if k != "h"]
+
+    def pick(values: torch.Tensor) -> torch.Tensor:
+        return values if units is None else values[..., units]
+
+    states: dict[str, torch.Tensor] = {}
+    if stepwise is not None:
+        destinations = {kind: stepwise.outputs[name].transpose(0, 1)  # (T, B, H)
+                        for kind, name in names.items() if name in stepwise.outputs}
+        out, others, last = run_layer(arch, module, x, ids, one_hot, init, set(derived), stepwise.matmul_dtype,
+                                      destinations)
+        states.update({names[k]: pick(v) for k, v in others.items()})
+        derived = []  # the loop computed them
+    else:
+        out, last = module(x, init)  # (B, T, H)
+    if "h" in kinds:
+        states[names["h"]] = pick(out)
+    if derived:
+        all_units = torch.arange(module.hidden_size) if units is None else units
+        computed = _derived_states(arch, module, x, ids, one_hot, out, init, derived, all_units)
+        states.update({names[k]: v for k, v in computed.items()})
+    return out, states, last
+
+
+def _derived_states(arch, module, x, ids, one_hot, out, init, kinds, units) -> dict[str, torch.Tensor]:
+    """The gates and the LSTM cell state of the fused path, {kind: (B, T, U)}, recomputed from its h."""
+    H = module.hidden_size
+    h0 = init[0] if arch == "lstm" else init
+    h_prev = torch.cat([h0[0].unsqueeze(1), out[:, :-1]], dim=1)  # (B, T, H)
     gate_names = GATES[arch]
     needed = {k.removeprefix("gates.") for k in kinds if k.startswith("gates.")}
     if "c" in kinds:
@@ -174,8 +209,8 @@ def _derived_states(arch, module, x, ids, one_hot, h_prev, init, kinds, units, H
         summed, _ = _gate_parts(module, x, ids, one_hot, h_prev, blocks, units, H, summed=True)
         for g, pre in zip(order, summed.chunk(len(order), dim=-1)):
             gates[g] = pre.tanh_() if g == "g" else pre.sigmoid_()
-    result = {str(StateName(layer, f"gates.{g}")): gates[g] for g in gate_names if f"gates.{g}" in kinds}
+    result = {f"gates.{g}": gates[g] for g in gate_names if f"gates.{g}" in kinds}
     if "c" in kinds:
         c0 = init[1][0][:, units]  # (B, U)
-        result[str(StateName(layer, "c"))] = linear_recurrence(gates["f"], gates["i"] * gates["g"], c0)
+        result["c"] = linear_recurrence(gates["f"], gates["i"] * gates["g"], c0)
     return result
