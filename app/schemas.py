@@ -92,7 +92,7 @@ class ErrorResponse(BaseModel):
 
 class HypothesisInfo(BaseModel):
     name: str = Field(description="Hypothesis id", examples=["inside_double_quotes"])
-    kind: str = Field(description='"binary" (scored by AUROC) or "numeric" (scored by correlation)')
+    value_type: str = Field(description='"binary" (scored by AUROC) or "numeric" (scored by correlation)')
     description: str
 
 
@@ -140,7 +140,7 @@ class Example(BaseModel):
 
 class UnitScore(BaseModel):
     hypothesis: str
-    kind: str
+    value_type: str
     metric: str
     score: float = Field(description="Screened score on the sample (AUROC within about 0.002 of exact; Pearson exact)")
     sign: int

@@ -30,7 +30,7 @@ def test_sample_takes_whole_paragraphs_of_every_files_test_tail(tmp_path):
 
 
 def test_sample_pieces_never_start_inside_a_comment(tmp_path):
-    from app.cells.features import inside_c_comment
+    from app.cells.hypotheses import inside_c_comment
 
     sample = held_out_sample(_corpus(tmp_path), tmp_path, sample_chars=200)
     starts = [0] + [i + 2 for i in range(len(sample) - 1) if sample[i : i + 2] == "\n\n"]

@@ -2,8 +2,8 @@ import numpy as np
 import pytest
 import torch
 
+from app.cells.hypotheses import HypothesisValues
 from app.cells.probe import main, probe
-from app.cells.ranking import Hypothesis
 from tests.api_fixtures import build_models_dir
 
 
@@ -16,7 +16,7 @@ def _spread(n=4000, seed=0):
 
 def test_probe_recovers_a_numeric_feature_spread_over_two_units():
     acts, feature = _spread()
-    result = probe(acts, Hypothesis("sum", "numeric", feature))
+    result = probe(acts, HypothesisValues("sum", "numeric", feature))
     assert result.metric == "pearson"
     assert result.probe > 0.99
     assert result.best_unit in (0, 1) and 0.6 < result.unit_score < 0.8  # each alone: r = 1 / sqrt(2)
@@ -24,7 +24,7 @@ def test_probe_recovers_a_numeric_feature_spread_over_two_units():
 
 def test_probe_recovers_a_binary_feature_spread_over_two_units():
     acts, feature = _spread(seed=1)
-    result = probe(acts, Hypothesis("positive_sum", "binary", feature > 0))
+    result = probe(acts, HypothesisValues("positive_sum", "binary", feature > 0))
     assert result.metric == "auroc"
     assert result.probe > 0.99
     assert result.unit_score < 0.9
@@ -34,7 +34,7 @@ def test_probe_scores_on_the_held_out_half_only():
     rng = np.random.default_rng(2)
     acts = torch.from_numpy(rng.normal(size=(2000, 40)).astype(np.float32))
     noise = rng.normal(size=2000)  # unrelated to every unit: a probe fitted on half cannot predict the other half
-    assert probe(acts, Hypothesis("noise", "numeric", noise)).probe < 0.15
+    assert probe(acts, HypothesisValues("noise", "numeric", noise)).probe < 0.15
 
 
 def test_probe_command_prints_a_row_per_state(tmp_path, capsys):

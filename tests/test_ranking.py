@@ -2,7 +2,8 @@ import numpy as np
 import pytest
 import torch
 
-from app.cells.ranking import Hypothesis, exact_auroc, midranks, rank_units, screen_block
+from app.cells.hypotheses import HypothesisValues
+from app.cells.ranking import exact_auroc, midranks, rank_units, screen_block
 
 
 def test_midranks_average_ties():
@@ -20,7 +21,7 @@ def test_histogram_screen_is_close_to_exact_auroc():
     labels = rng.random(5000) < 0.3
     acts = torch.from_numpy(rng.normal(size=(5000, 6)).astype(np.float32))
     acts[:, 2] += torch.from_numpy(labels.astype(np.float32))
-    screened = screen_block(acts, [Hypothesis("f", "binary", labels)])["f"]
+    screened = screen_block(acts, [HypothesisValues("f", "binary", labels)])["f"]
     exact = [exact_auroc(acts[:, u].numpy(), labels) - 0.5 for u in range(6)]
     assert np.allclose(screened.numpy(), exact, atol=2e-3)
 
@@ -37,7 +38,7 @@ def test_planted_binary_unit_ranks_first_with_auroc_one():
     feature, _, acts = _planted()
     acts[:, 5] = -torch.from_numpy(feature.astype(np.float32))  # low inside: sign -1
     ranking = rank_units({"layers.1.c": acts, "layers.0.h": torch.randn(4000, 16)},
-                         [Hypothesis("inside", "binary", feature)])
+                         [HypothesisValues("inside", "binary", feature)])
     best = ranking["inside"][0]
     assert (best.state, best.unit, best.score, best.sign, best.metric) == ("layers.1.c", 5, 1.0, -1, "auroc")
 
@@ -45,11 +46,11 @@ def test_planted_binary_unit_ranks_first_with_auroc_one():
 def test_planted_numeric_unit_ranks_first_with_r_one():
     _, depth, acts = _planted()
     acts[:, 9] = torch.from_numpy(0.5 * depth).float() + 3
-    best = rank_units({"layers.0.h": acts}, [Hypothesis("depth", "numeric", depth)])["depth"][0]
+    best = rank_units({"layers.0.h": acts}, [HypothesisValues("depth", "numeric", depth)])["depth"][0]
     assert (best.unit, best.score, best.sign, best.spearman) == (9, 1.0, 1, 1.0)
 
 
 def test_constant_feature_scores_no_unit():
     _, _, acts = _planted()
-    ranking = rank_units({"layers.0.h": acts}, [Hypothesis("never", "binary", np.zeros(4000, dtype=bool))], top=3)
+    ranking = rank_units({"layers.0.h": acts}, [HypothesisValues("never", "binary", np.zeros(4000, dtype=bool))], top=3)
     assert all(s.score == 0.5 for s in ranking["never"])

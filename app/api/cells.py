@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Depends, Query, Request
 
-from app.cells.features import FEATURES
+from app.cells.hypotheses import HYPOTHESES
 from app.errors import InputError
 from app.registry import ModelRegistry, get_registry
 from app.schemas import (CellEntry, ErrorResponse, HypothesisInfo, ProbeEntry, RankRequest, SaturationResponse,
@@ -20,7 +20,7 @@ ERRORS = {404: {"model": ErrorResponse}, 413: {"model": ErrorResponse}, 422: {"m
 
 @router.get("/hypotheses", response_model=list[HypothesisInfo], summary="The built-in hypotheses units are scored against")
 def hypotheses() -> list[dict]:
-    return [{"name": f.name, "kind": f.kind, "description": f.description} for f in FEATURES.values()]
+    return [{"name": h.name, "value_type": h.value_type, "description": h.description} for h in HYPOTHESES.values()]
 
 
 @router.get("/models/{name}/cells", response_model=list[CellEntry], response_model_exclude_none=True,

@@ -17,10 +17,10 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from app.cells.features import (CODE, FEATURES, bracket_depth, c_lexical_state, code_points, compute_feature,
-                                paren_depth)
+from app.cells.hypotheses import (CODE, HYPOTHESES, HypothesisValues, bracket_depth, c_lexical_state, code_points,
+                                  paren_depth)
 from app.cells.probe import probe_block
-from app.cells.ranking import Hypothesis, rank_units, screen_blocks
+from app.cells.ranking import rank_units, screen_blocks
 from app.cells.scan import scan
 from app.cells.store import SAMPLE_FILE, save_store
 from app.engine.checkpoint import load_model_dir
@@ -31,7 +31,7 @@ def top_level_starts(text: str) -> np.ndarray:
     """Positions where a piece can start or end cleanly: the start of a line after a blank line,
     outside comments and literals, with no bracket open (between functions, between paragraphs).
 
-    The features are computed on the sample as one text, so a piece that began inside a
+    The hypotheses are evaluated on the sample as one text, so a piece that began inside a
     comment or a function would be labelled as code at depth 0, wrongly.
     """
     newline = code_points(text) == ord("\n")
@@ -80,8 +80,8 @@ def held_out_sample(config: dict, corpus_root: Path, sample_chars: int) -> str:
     return "".join(pieces[i] for i in sorted(pieces))
 
 
-def hypotheses_for(text: str) -> list[Hypothesis]:
-    return [Hypothesis(f.name, f.kind, compute_feature(f.name, text)) for f in FEATURES.values()]
+def hypotheses_for(text: str) -> list[HypothesisValues]:
+    return [h.on(text) for h in HYPOTHESES.values()]
 
 
 def build(model_dir: Path, corpus_root: Path, sample_chars: int, resample: bool, top: int = 10, k: int = 20,
@@ -127,7 +127,8 @@ def build(model_dir: Path, corpus_root: Path, sample_chars: int, resample: bool,
         "sample": {"file": SAMPLE_FILE, "chars": len(sample),
                    "sha256": hashlib.sha256(sample.encode("utf-8")).hexdigest(),
                    "source": "model's test split: an equal share of every file's held-out tail"},
-        "hypotheses": [{"name": f.name, "kind": f.kind, "description": f.description} for f in FEATURES.values()],
+        "hypotheses": [{"name": h.name, "value_type": h.value_type, "description": h.description}
+                       for h in HYPOTHESES.values()],
         "absent": [h.name for h in all_hypotheses if h.is_constant],  # constant on the sample: nothing to rank
         "timing_s": {"scan": round(scan_s, 2), "rank": round(rank_s, 2), "probe": round(probe_s, 2)},
         "scan_matmul_dtype": str(scanned.matmul_dtype).removeprefix("torch."),

@@ -4,10 +4,10 @@
                               [--states layers.1.c ...] [--text FILE]
 
 The ranking looks for single units. When no unit scores well, the model may still know the
-feature, spread over many units. This fits a ridge regression from all units of a state
+hypothesis, spread over many units. This fits a ridge regression from all units of a state
 block (e.g. layers.1.c, 512 units) to the hypothesis on the first half of the model's held-out
 sample and scores it on the second half, beside the best single unit chosen on the first half
-and scored on the second: the same metric as the ranking (|Pearson r| for numeric features,
+and scored on the second: the same metric as the ranking (|Pearson r| for numeric hypotheses,
 max(AUROC, 1 - AUROC) for binary ones). The probe is a least-squares fit, not a classifier,
 so for a binary hypothesis one saturating unit can still score higher than the probe.
 """
@@ -20,8 +20,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from app.cells.features import FEATURES, RegexError, RegexTimeout, compute_feature, regex_feature
-from app.cells.ranking import Hypothesis, exact_auroc, pearson, screen_block
+from app.cells.hypotheses import BINARY, HYPOTHESES, HypothesisValues, RegexError, RegexTimeout, regex_values
+from app.cells.ranking import exact_auroc, pearson, screen_block
 from app.cells.scan import scan
 from app.cells.store import SAMPLE_FILE
 from app.engine.checkpoint import load_model_dir
@@ -40,14 +40,14 @@ class ProbeResult:
     unit_score: float  # that unit's score on the held-out half
 
 
-def _score(kind: str, values: np.ndarray, target: np.ndarray) -> float:
-    if kind == "binary":
+def _score(value_type: str, values: np.ndarray, target: np.ndarray) -> float:
+    if value_type == BINARY:
         auroc = exact_auroc(values, target.astype(bool))
         return max(auroc, 1 - auroc)
     return abs(pearson(values.astype(np.float64), target.astype(np.float64)))
 
 
-def probe_block(acts: torch.Tensor, hypotheses: list[Hypothesis], state: str = "") -> list[ProbeResult]:
+def probe_block(acts: torch.Tensor, hypotheses: list[HypothesisValues], state: str = "") -> list[ProbeResult]:
     """Every hypothesis against one block acts (N, U): fitted on the first half, scored on the second.
 
     The ridge system is shared by all hypotheses (one Gram matrix per block, one solve with a
@@ -68,28 +68,29 @@ def probe_block(acts: torch.Tensor, hypotheses: list[Hypothesis], state: str = "
     weights = torch.linalg.solve(standardised_gram, products / scale[:, None]) / scale[:, None]
     held_out = acts[half:].float()
     predictions = (held_out @ weights.float() - mean @ weights.float()).numpy()  # (N - half, F)
-    screened = screen_block(fit, [Hypothesis(h.name, h.kind, np.asarray(h.values)[:half]) for h in hypotheses])
+    screened = screen_block(fit, [HypothesisValues(h.name, h.value_type, np.asarray(h.values)[:half])
+                                  for h in hypotheses])
     results = []
     for j, h in enumerate(hypotheses):
         best = int(screened[h.name].abs().argmax())
         results.append(ProbeResult(
-            h.name, state, "auroc" if h.kind == "binary" else "pearson",
-            round(_score(h.kind, predictions[:, j], targets[half:, j]), 4), best,
-            round(_score(h.kind, held_out[:, best].numpy(), targets[half:, j]), 4)))
+            h.name, state, "auroc" if h.value_type == BINARY else "pearson",
+            round(_score(h.value_type, predictions[:, j], targets[half:, j]), 4), best,
+            round(_score(h.value_type, held_out[:, best].numpy(), targets[half:, j]), 4)))
     return results
 
 
-def probe(acts: torch.Tensor, hypothesis: Hypothesis, state: str = "") -> ProbeResult:
+def probe(acts: torch.Tensor, hypothesis: HypothesisValues, state: str = "") -> ProbeResult:
     """One hypothesis against one block (see probe_block)."""
     return probe_block(acts, [hypothesis], state)[0]
 
 
-def _hypotheses(names: list[str], patterns: list[str], text: str) -> list[Hypothesis]:
-    """Built-in features by name and regular expressions (characters inside a match are 1), on text."""
-    found = [Hypothesis(name, FEATURES[name].kind, compute_feature(name, text)) for name in names]
+def _hypotheses(names: list[str], patterns: list[str], text: str) -> list[HypothesisValues]:
+    """Built-in hypotheses by name and regular expressions (characters inside a match are 1), on text."""
+    found = [HYPOTHESES[name].on(text) for name in names]
     for pattern in patterns:
         try:
-            found.append(Hypothesis(f"regex {pattern}", "binary", regex_feature(pattern, text)))
+            found.append(HypothesisValues(f"regex {pattern}", BINARY, regex_values(pattern, text)))
         except (RegexError, RegexTimeout) as exc:
             raise SystemExit(f"--regex {pattern!r}: {exc}") from exc
     return found
@@ -98,7 +99,7 @@ def _hypotheses(names: list[str], patterns: list[str], text: str) -> list[Hypoth
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m app.cells.probe", description=__doc__.split("\n")[0])
     parser.add_argument("model_dir", type=Path)
-    parser.add_argument("--hypothesis", nargs="*", default=None, choices=list(FEATURES),
+    parser.add_argument("--hypothesis", nargs="*", default=None, choices=list(HYPOTHESES),
                         help="built-in hypotheses (default: position_in_line unless --regex is given)")
     parser.add_argument("--regex", nargs="+", default=[], help="regular expressions: characters inside a match are 1")
     parser.add_argument("--states", nargs="+", default=None, help="state names (default: every layer's h and c)")

@@ -1,6 +1,6 @@
 """Scoring every unit against every hypothesis, vectorised over units.
 
-Binary hypotheses: AUROC of the unit's activation as a detector of the feature, reported
+Binary hypotheses: AUROC of the unit's activation as a detector of the hypothesis, reported
 as max(AUROC, 1 - AUROC) with the sign (+1: high inside, -1: low inside). Numeric
 hypotheses: Pearson and Spearman correlation, ranked by |Pearson|.
 
@@ -20,19 +20,9 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from app.cells.hypotheses import BINARY, NUMERIC, HypothesisValues
+
 BINS = 2048
-
-
-@dataclass(frozen=True)
-class Hypothesis:
-    name: str
-    kind: str  # "binary" or "numeric"
-    values: np.ndarray  # (N,) bool or float
-
-    @property
-    def is_constant(self) -> bool:
-        """A feature that never changes on this text (no comments in a novel) can rank nothing."""
-        return len(self.values) == 0 or bool(np.all(self.values == self.values[0]))
 
 
 @dataclass(frozen=True)
@@ -117,33 +107,33 @@ def _binary_screen(acts: torch.Tensor, labels: np.ndarray) -> torch.Tensor:
     n_pos = positives.sum(0).double()  # (F,)
     pairs = n_pos * (N - n_pos)
     auroc = (rank_sums - n_pos * (n_pos + 1) / 2) / torch.where(pairs > 0, pairs, 1.0)  # Mann-Whitney
-    return torch.where(pairs > 0, auroc, 0.5)  # a constant feature separates nothing
+    return torch.where(pairs > 0, auroc, 0.5)  # a constant hypothesis separates nothing
 
 
-def _numeric_screen(acts: torch.Tensor, features: np.ndarray) -> torch.Tensor:
-    """Pearson r of every unit of acts (N, U) with every column of features (N, F): (U, F)."""
+def _numeric_screen(acts: torch.Tensor, targets: np.ndarray) -> torch.Tensor:
+    """Pearson r of every unit of acts (N, U) with every column of targets (N, F), one per hypothesis: (U, F)."""
     N, U = acts.shape
-    z_features = _standardize(torch.from_numpy(features)).float()  # (N, F), centred: acts need no centring
+    z_targets = _standardize(torch.from_numpy(targets)).float()  # (N, F), centred: acts need no centring
     mean = acts.mean(0)
     squares = torch.zeros(U, dtype=torch.float64)
-    products = torch.zeros(U, features.shape[1], dtype=torch.float64)
+    products = torch.zeros(U, targets.shape[1], dtype=torch.float64)
     for start in _pieces(N):
         piece = acts[start : start + ROWS]
-        products += (piece.t() @ z_features[start : start + ROWS]).double()
+        products += (piece.t() @ z_targets[start : start + ROWS]).double()
         squares += (piece - mean).square_().sum(0).double()
     norm = squares.sqrt()
     return (products / torch.where(norm > 0, norm, torch.ones_like(norm))[:, None]).float()
 
 
-def screen_block(acts: torch.Tensor, hypotheses: list[Hypothesis]) -> dict[str, torch.Tensor]:
+def screen_block(acts: torch.Tensor, hypotheses: list[HypothesisValues]) -> dict[str, torch.Tensor]:
     """Approximate signed scores for every unit of one (N, U) block: name -> (U,) in [-0.5, 0.5] or [-1, 1].
 
     Binary: AUROC - 0.5 from histogram midranks. Numeric: Pearson r (exact up to float32 sums).
     """
     acts = acts.float()
     out: dict[str, torch.Tensor] = {}
-    binary = [h for h in hypotheses if h.kind == "binary"]
-    numeric = [h for h in hypotheses if h.kind == "numeric"]
+    binary = [h for h in hypotheses if h.value_type == BINARY]
+    numeric = [h for h in hypotheses if h.value_type == NUMERIC]
     if binary:
         auroc = _binary_screen(acts, np.stack([np.asarray(h.values, dtype=bool) for h in binary], axis=1))
         out.update({h.name: (auroc[:, j] - 0.5).float() for j, h in enumerate(binary)})
@@ -153,26 +143,27 @@ def screen_block(acts: torch.Tensor, hypotheses: list[Hypothesis]) -> dict[str, 
     return out
 
 
-def exact_score(hypothesis: Hypothesis, state: str, unit: int, values: np.ndarray,
-                feature_ranks: np.ndarray | None = None) -> Score:
-    """`feature_ranks`: midranks of a numeric hypothesis, when the caller scores many units against it."""
-    if hypothesis.kind == "binary":
+def exact_score(hypothesis: HypothesisValues, state: str, unit: int, values: np.ndarray,
+                target_ranks: np.ndarray | None = None) -> Score:
+    """`target_ranks`: midranks of a numeric hypothesis's values, when the caller scores many units against it."""
+    if hypothesis.value_type == BINARY:
         auroc = exact_auroc(values, np.asarray(hypothesis.values, dtype=bool))
         return Score(hypothesis.name, state, unit, "auroc", round(max(auroc, 1 - auroc), 4), 1 if auroc >= 0.5 else -1)
-    feature = np.asarray(hypothesis.values, dtype=np.float64)
-    r = pearson(values.astype(np.float64), feature)
-    rho = pearson(midranks(values), midranks(feature) if feature_ranks is None else feature_ranks)
+    target = np.asarray(hypothesis.values, dtype=np.float64)
+    r = pearson(values.astype(np.float64), target)
+    rho = pearson(midranks(values), midranks(target) if target_ranks is None else target_ranks)
     return Score(hypothesis.name, state, unit, "pearson", round(abs(r), 4), 1 if r >= 0 else -1, round(rho, 4))
 
 
-def screen_blocks(blocks: dict[str, torch.Tensor], hypotheses: list[Hypothesis]) -> dict[str, dict[str, torch.Tensor]]:
+def screen_blocks(blocks: dict[str, torch.Tensor], hypotheses: list[HypothesisValues],
+                  ) -> dict[str, dict[str, torch.Tensor]]:
     """screen_block for every block, as many at a time as torch has threads (bincount and the
     gathers run on one core each, so blocks side by side use the others)."""
     with ThreadPoolExecutor(max(1, torch.get_num_threads())) as pool:
         return dict(zip(blocks, pool.map(lambda acts: screen_block(acts, hypotheses), blocks.values())))
 
 
-def rank_units(blocks: dict[str, torch.Tensor], hypotheses: list[Hypothesis], top: int = 10,
+def rank_units(blocks: dict[str, torch.Tensor], hypotheses: list[HypothesisValues], top: int = 10,
                candidates: int = 40, screened: dict[str, dict[str, torch.Tensor]] | None = None,
                ) -> dict[str, list[Score]]:
     """Best units for each hypothesis over all state blocks {name: (N, U)}, exact scores, best first.
@@ -188,8 +179,8 @@ def rank_units(blocks: dict[str, torch.Tensor], hypotheses: list[Hypothesis], to
             pool = [(abs(float(v)), name, unit) for name, scores in screened.items()
                     for unit, v in enumerate(scores[h.name].tolist())]
             pool.sort(reverse=True)
-            feature_ranks = midranks(np.asarray(h.values, dtype=np.float64)) if h.kind == "numeric" else None
-            rescored = list(workers.map(lambda c: exact_score(h, c[1], c[2], blocks[c[1]][:, c[2]].numpy(), feature_ranks),
+            target_ranks = midranks(np.asarray(h.values, dtype=np.float64)) if h.value_type == NUMERIC else None
+            rescored = list(workers.map(lambda c: exact_score(h, c[1], c[2], blocks[c[1]][:, c[2]].numpy(), target_ranks),
                                         pool[:candidates]))
             rescored.sort(key=lambda s: s.score, reverse=True)
             ranking[h.name] = rescored[:top]

@@ -6,8 +6,8 @@ from collections import Counter
 import numpy as np
 import torch
 
-from app.cells.features import FEATURES, RegexError, RegexTimeout, compute_feature, regex_feature
-from app.cells.ranking import Hypothesis, Score, rank_units
+from app.cells.hypotheses import BINARY, HYPOTHESES, HypothesisValues, RegexError, RegexTimeout, regex_values
+from app.cells.ranking import Score, rank_units
 from app.cells.scan import scan
 from app.cells.store import CellStore
 from app.engine.capture import capture
@@ -41,8 +41,8 @@ def entry(score: Score) -> dict:
 
 
 def _check_hypothesis(name: str) -> None:
-    if name not in FEATURES:
-        raise InputError(422, f"unknown hypothesis {name!r}; valid: {', '.join(FEATURES)}")
+    if name not in HYPOTHESES:
+        raise InputError(422, f"unknown hypothesis {name!r}; valid: {', '.join(HYPOTHESES)}")
 
 
 def stored_cells(store: CellStore, hypothesis: str | None, limit: int | None) -> list[dict]:
@@ -65,15 +65,14 @@ def stored_probes(store: CellStore, name: str, hypothesis: str | None) -> list[d
     return [p for p in store.summary["probes"] if hypothesis is None or p["hypothesis"] == hypothesis]
 
 
-def _hypothesis(request: RankRequest, text: str) -> Hypothesis:
+def _hypothesis(request: RankRequest, text: str) -> HypothesisValues:
     if (request.hypothesis is None) == (request.regex is None):
         raise InputError(422, 'give exactly one of "hypothesis" (a built-in id) or "regex"')
     if request.hypothesis is not None:
         _check_hypothesis(request.hypothesis)
-        feature = FEATURES[request.hypothesis]
-        return Hypothesis(feature.name, feature.kind, compute_feature(feature.name, text))
+        return HYPOTHESES[request.hypothesis].on(text)
     try:
-        return Hypothesis("regex", "binary", regex_feature(request.regex, text, timeout_s=REGEX_TIMEOUT_S))
+        return HypothesisValues("regex", BINARY, regex_values(request.regex, text, timeout_s=REGEX_TIMEOUT_S))
     except (RegexError, RegexTimeout) as exc:
         raise InputError(422, str(exc)) from exc
 
@@ -133,10 +132,10 @@ def unit_report(loaded: LoadedModel, store: CellStore, layer: int, state: str, u
         if h["name"] in absent:
             continue
         signed = float(store.tensors[f"{name}.scores"][unit, j])
-        binary = h["kind"] == "binary"
-        scores.append({"hypothesis": h["name"], "kind": h["kind"], "metric": "auroc" if binary else "pearson",
+        binary = h["value_type"] == BINARY
+        scores.append({"hypothesis": h["name"], "value_type": h["value_type"], "metric": "auroc" if binary else "pearson",
                        "score": round(0.5 + abs(signed) if binary else abs(signed), 4), "sign": 1 if signed >= 0 else -1})
-    scores.sort(key=lambda s: (s["score"] - 0.5) * 2 if s["kind"] == "binary" else s["score"], reverse=True)
+    scores.sort(key=lambda s: (s["score"] - 0.5) * 2 if s["value_type"] == BINARY else s["score"], reverse=True)
     saturation = store.tensors.get(f"{name}.saturation")
     return {
         "model": loaded.name, "layer": layer, "state": state, "unit": unit, "name": name, "scores": scores,

@@ -3,13 +3,13 @@ import time
 import numpy as np
 import pytest
 
-from app.cells.features import (
-    FEATURES,
+from app.cells.hypotheses import (
+    HYPOTHESES,
     MAX_PATTERN_LENGTH,
     RegexError,
     RegexTimeout,
-    compute_feature,
-    regex_feature,
+    hypothesis_values,
+    regex_values,
 )
 
 
@@ -28,14 +28,14 @@ def marked(lines: list[tuple[str, str]]) -> tuple[str, np.ndarray]:
 
 def assert_marks(name: str, lines: list[tuple[str, str]]) -> None:
     text, expected = marked(lines)
-    actual = compute_feature(name, text)
+    actual = hypothesis_values(name, text)
     assert actual.dtype == np.bool_
     shown = "".join("^" if v else "." for v in actual)
     assert np.array_equal(actual, expected), f"\n{text!r}\n{shown}"
 
 
 def assert_values(name: str, text: str, expected: list[int]) -> None:
-    actual = compute_feature(name, text)
+    actual = hypothesis_values(name, text)
     assert actual.dtype == np.float64
     assert actual.tolist() == expected
 
@@ -265,8 +265,8 @@ def test_whitespace_per_character():
 
 # --- registry -----------------------------------------------------------------------------
 
-def test_registry_names_and_kinds():
-    assert {name: feature.kind for name, feature in FEATURES.items()} == {
+def test_registry_names_and_value_types():
+    assert {name: hypothesis.value_type for name, hypothesis in HYPOTHESES.items()} == {
         "inside_double_quotes": "binary",
         "inside_single_quotes": "binary",
         "after_sentence_end": "binary",
@@ -285,51 +285,51 @@ def test_registry_names_and_kinds():
         "bracket_depth": "numeric",
         "brace_depth": "numeric",
     }
-    assert all(name == feature.name for name, feature in FEATURES.items())
+    assert all(name == hypothesis.name for name, hypothesis in HYPOTHESES.items())
 
 
-@pytest.mark.parametrize("name", list(FEATURES))
-def test_every_feature_has_one_value_per_unicode_character(name):
+@pytest.mark.parametrize("name", list(HYPOTHESES))
+def test_every_hypothesis_has_one_value_per_unicode_character(name):
     text = "naïve “x” 日本\n\t'a' \"b\" (c) {d} /* é */ // ü\n# 🙂 if (ß) {"
-    values = compute_feature(name, text)
+    values = hypothesis_values(name, text)
     assert values.shape == (len(text),)
-    assert values.dtype == (np.bool_ if FEATURES[name].kind == "binary" else np.float64)
+    assert values.dtype == (np.bool_ if HYPOTHESES[name].value_type == "binary" else np.float64)
 
 
-@pytest.mark.parametrize("name", list(FEATURES))
-def test_every_feature_accepts_empty_text(name):
-    assert compute_feature(name, "").shape == (0,)
+@pytest.mark.parametrize("name", list(HYPOTHESES))
+def test_every_hypothesis_accepts_empty_text(name):
+    assert hypothesis_values(name, "").shape == (0,)
 
 
-def test_unknown_feature_raises_value_error_listing_valid_names():
-    with pytest.raises(ValueError, match=r"unknown feature 'nope'; valid names: inside_double_quotes, .*brace_depth$"):
-        compute_feature("nope", "text")
+def test_unknown_hypothesis_raises_value_error_listing_valid_names():
+    with pytest.raises(ValueError, match=r"unknown hypothesis 'nope'; valid names: inside_double_quotes, .*brace_depth$"):
+        hypothesis_values("nope", "text")
 
 
 # --- regular expressions ------------------------------------------------------------------
 
 def test_regex_marks_characters_inside_matches():
-    assert regex_feature(r"b+|d", "abbcd").tolist() == [False, True, True, False, True]
+    assert regex_values(r"b+|d", "abbcd").tolist() == [False, True, True, False, True]
 
 
 def test_regex_zero_length_matches_mark_nothing():
-    assert regex_feature(r"\b|x*", "ab cd").tolist() == [False] * 5
+    assert regex_values(r"\b|x*", "ab cd").tolist() == [False] * 5
 
 
 def test_invalid_regex_raises_regex_error_with_position():
     with pytest.raises(RegexError, match=r"^invalid regular expression: missing \) at position 3$"):
-        regex_feature("a(b", "abc")
+        regex_values("a(b", "abc")
 
 
 def test_regex_pattern_longer_than_limit_is_rejected():
-    regex_feature("a" * MAX_PATTERN_LENGTH, "a")  # at the limit: fine
+    regex_values("a" * MAX_PATTERN_LENGTH, "a")  # at the limit: fine
     with pytest.raises(RegexError, match=r"too long \(1001 characters; the limit is 1000\)"):
-        regex_feature("a" * (MAX_PATTERN_LENGTH + 1), "a")
+        regex_values("a" * (MAX_PATTERN_LENGTH + 1), "a")
 
 
 def test_catastrophic_regex_times_out_quickly():
     # (a+)+$ is optimised by the regex module, so an ambiguous alternation stands in for it.
     started = time.perf_counter()
     with pytest.raises(RegexTimeout, match=r"^regular expression took longer than 0\.2 s on this text; simplify it$"):
-        regex_feature(r"(a|aa)+$", "a" * 40 + "b", timeout_s=0.2)
+        regex_values(r"(a|aa)+$", "a" * 40 + "b", timeout_s=0.2)
     assert time.perf_counter() - started < 1.0

@@ -1,11 +1,12 @@
-"""Built-in per-character "hypothesis" features of a text, used to rank hidden units.
+"""Built-in hypotheses: what a hidden unit might track, as one value per character of a text.
 
-Every feature is a pure function ``text -> numpy array`` with exactly one value per
+Every hypothesis is a pure function ``text -> numpy array`` with exactly one value per
 character of the text, aligned with it and including the character itself (an opening
-quote already counts as inside the quotation). Binary features return bool arrays and
+quote already counts as inside the quotation). Binary hypotheses return bool arrays and
 are scored by AUROC; numeric ones return float64 arrays and are scored by correlation.
+A user's regular expression is a binary hypothesis too (regex_values).
 
-The code-aware features (comments, string literals, depths, conditions) share a single
+The code-aware hypotheses (comments, string literals, depths, conditions) share a single
 lexical pass over the text, so they agree on what is code and what is not.
 """
 from __future__ import annotations
@@ -25,11 +26,27 @@ MAX_PATTERN_LENGTH = 1000
 
 
 @dataclass(frozen=True)
-class Feature:
+class Hypothesis:
     name: str  # stable id used in the API, e.g. "inside_double_quotes"
-    kind: str  # "binary" or "numeric"
+    value_type: str  # BINARY or NUMERIC
     description: str  # one sentence for users, shown in the UI and API docs
     function: Callable[[str], np.ndarray]
+
+    def on(self, text: str) -> HypothesisValues:
+        return HypothesisValues(self.name, self.value_type, self.function(text))
+
+
+@dataclass(frozen=True)
+class HypothesisValues:
+    """A hypothesis evaluated on one text: what the ranking and the probes score units against."""
+    name: str
+    value_type: str  # BINARY or NUMERIC
+    values: np.ndarray  # (N,) bool or float64
+
+    @property
+    def is_constant(self) -> bool:
+        """A hypothesis that never changes on this text (no comments in a novel) can rank nothing."""
+        return len(self.values) == 0 or bool(np.all(self.values == self.values[0]))
 
 
 # --- helpers -------------------------------------------------------------------------
@@ -292,55 +309,56 @@ def inside_python_comment(text: str) -> np.ndarray:
 
 # --- registry ------------------------------------------------------------------------
 
-FEATURES: dict[str, Feature] = {
-    feature.name: feature
-    for feature in [
-        Feature("inside_double_quotes", BINARY,
-                'Inside a "double-quoted" passage, quote marks included; a blank line closes any open quote.',
-                inside_double_quotes),
-        Feature("inside_single_quotes", BINARY,
-                "Inside a 'single-quoted' passage, ignoring apostrophes within words; a blank line closes any open quote.",
-                inside_single_quotes),
-        Feature("after_sentence_end", BINARY,
-                "The whitespace after a sentence-ending . ! or ? and the first letter of the next sentence.",
-                after_sentence_end),
-        Feature("word_start", BINARY, "The first letter or digit of a word.", word_start),
-        Feature("inside_word", BINARY,
-                "A letter or digit, or an apostrophe between two letters.", inside_word),
-        Feature("uppercase", BINARY, "An uppercase letter.", uppercase),
-        Feature("digit", BINARY, "A digit.", digit),
-        Feature("whitespace", BINARY, "A space, tab, newline or other whitespace character.", whitespace),
-        Feature("position_in_line", NUMERIC,
-                "Number of characters since the start of the line (a newline gets the length of the line it ends).",
-                position_in_line),
-        Feature("indentation", NUMERIC,
-                "Leading spaces of the current line, tabs expanded to multiples of 8.", indentation),
-        Feature("inside_c_comment", BINARY,
-                "Inside a C /* block */ or // line comment, delimiters included.", inside_c_comment),
-        Feature("inside_python_comment", BINARY,
-                "Inside a Python # comment, which a # in a string does not start.", inside_python_comment),
-        Feature("inside_string_literal", BINARY,
-                'Inside a C "string literal", quotes included, outside comments and char literals.',
-                inside_string_literal),
-        Feature("inside_condition", BINARY,
-                "Inside the parentheses of an if, while, for or switch condition, parentheses included.",
-                inside_condition),
-        Feature("paren_depth", NUMERIC,
-                "Number of open ( parentheses in code, outside comments and literals.", paren_depth),
-        Feature("bracket_depth", NUMERIC,
-                "Number of open { braces and [ brackets together in code, outside comments and literals.",
-                bracket_depth),
-        Feature("brace_depth", NUMERIC,
-                "Number of open { braces in code, outside comments and literals.", brace_depth),
+HYPOTHESES: dict[str, Hypothesis] = {
+    hypothesis.name: hypothesis
+    for hypothesis in [
+        Hypothesis("inside_double_quotes", BINARY,
+                   'Inside a "double-quoted" passage, quote marks included; a blank line closes any open quote.',
+                   inside_double_quotes),
+        Hypothesis("inside_single_quotes", BINARY,
+                   "Inside a 'single-quoted' passage, ignoring apostrophes within words; a blank line closes any "
+                   "open quote.",
+                   inside_single_quotes),
+        Hypothesis("after_sentence_end", BINARY,
+                   "The whitespace after a sentence-ending . ! or ? and the first letter of the next sentence.",
+                   after_sentence_end),
+        Hypothesis("word_start", BINARY, "The first letter or digit of a word.", word_start),
+        Hypothesis("inside_word", BINARY,
+                   "A letter or digit, or an apostrophe between two letters.", inside_word),
+        Hypothesis("uppercase", BINARY, "An uppercase letter.", uppercase),
+        Hypothesis("digit", BINARY, "A digit.", digit),
+        Hypothesis("whitespace", BINARY, "A space, tab, newline or other whitespace character.", whitespace),
+        Hypothesis("position_in_line", NUMERIC,
+                   "Number of characters since the start of the line (a newline gets the length of the line it ends).",
+                   position_in_line),
+        Hypothesis("indentation", NUMERIC,
+                   "Leading spaces of the current line, tabs expanded to multiples of 8.", indentation),
+        Hypothesis("inside_c_comment", BINARY,
+                   "Inside a C /* block */ or // line comment, delimiters included.", inside_c_comment),
+        Hypothesis("inside_python_comment", BINARY,
+                   "Inside a Python # comment, which a # in a string does not start.", inside_python_comment),
+        Hypothesis("inside_string_literal", BINARY,
+                   'Inside a C "string literal", quotes included, outside comments and char literals.',
+                   inside_string_literal),
+        Hypothesis("inside_condition", BINARY,
+                   "Inside the parentheses of an if, while, for or switch condition, parentheses included.",
+                   inside_condition),
+        Hypothesis("paren_depth", NUMERIC,
+                   "Number of open ( parentheses in code, outside comments and literals.", paren_depth),
+        Hypothesis("bracket_depth", NUMERIC,
+                   "Number of open { braces and [ brackets together in code, outside comments and literals.",
+                   bracket_depth),
+        Hypothesis("brace_depth", NUMERIC,
+                   "Number of open { braces in code, outside comments and literals.", brace_depth),
     ]
 }
 
 
-def compute_feature(name: str, text: str) -> np.ndarray:
-    feature = FEATURES.get(name)
-    if feature is None:
-        raise ValueError(f"unknown feature {name!r}; valid names: {', '.join(FEATURES)}")
-    return feature.function(text)
+def hypothesis_values(name: str, text: str) -> np.ndarray:
+    hypothesis = HYPOTHESES.get(name)
+    if hypothesis is None:
+        raise ValueError(f"unknown hypothesis {name!r}; valid names: {', '.join(HYPOTHESES)}")
+    return hypothesis.function(text)
 
 
 # --- user regular expressions --------------------------------------------------------
@@ -353,7 +371,7 @@ class RegexTimeout(ValueError):
     """A user-supplied regular expression that ran past its time limit (catastrophic backtracking)."""
 
 
-def regex_feature(pattern: str, text: str, timeout_s: float = 1.0) -> np.ndarray:
+def regex_values(pattern: str, text: str, timeout_s: float = 1.0) -> np.ndarray:
     """True for every character inside a match of `pattern`; zero-length matches mark nothing."""
     if len(pattern) > MAX_PATTERN_LENGTH:
         raise RegexError(
