@@ -1,4 +1,5 @@
 import random
+from pathlib import Path
 
 import pytest
 import torch
@@ -13,9 +14,20 @@ TINY_TEXT = (
 )
 
 
-@pytest.fixture
+@pytest.fixture(scope="session")
 def vocab() -> Vocabulary:
     return Vocabulary.from_text(TINY_TEXT)
+
+
+@pytest.fixture(scope="session")
+def analysed_models_dir(tmp_path_factory) -> Path:
+    """tiny-lstm and tiny-gru with a stored cell analysis, tiny-rnn without one (api_fixtures.build_models_dir).
+
+    Built once for the whole run, so its users must only read it.
+    """
+    from tests.api_fixtures import build_models_dir  # not at the top: it imports this module, and the whole app
+
+    return build_models_dir(tmp_path_factory.mktemp("analysed"))
 
 
 def make_model(arch: str, vocab_size: int, layers: int = 2, hidden: int = 8, embedding: int | None = None,

@@ -62,12 +62,16 @@ def test_build_writes_the_analysis_and_the_report_reads_it(tmp_path, capsys):
     assert "| inside_double_quotes | AUROC |" in capsys.readouterr().out
 
 
-def test_build_stores_a_probe_per_hypothesis_and_state_and_the_report_shows_the_best(tmp_path, capsys):
-    _, summary = _built(tmp_path, "gru")
+def test_build_stores_a_probe_per_hypothesis_and_state_and_the_report_shows_the_best(analysed_models_dir, capsys):
+    summary = json.loads((analysed_models_dir / "tiny-gru" / "cells.json").read_text())
     position = [p for p in summary["probes"] if p["hypothesis"] == "position_in_line"]
     assert len(position) == 2 * 4  # two layers x (h, r, z, n)
     assert position[0]["score"] == max(p["score"] for p in position)
-    report_main([str(tmp_path / "models")])
+    report_main([str(analysed_models_dir)])
+    lines = capsys.readouterr().out.splitlines()
+    probes = lines[lines.index(next(line for line in lines if line.startswith("Linear probes"))):]
+    header = next(line for line in probes if line.startswith("| hypothesis |")).strip("|").split("|")
+    row = next(line for line in probes if line.startswith("| position_in_line |")).strip("|").split("|")
     best = position[0]
-    assert (f"| position_in_line | {best['score']:.3f} (L{best['layer']} {best['state']}; "
-            f"one unit {best['best_unit_score']:.3f}) |") in capsys.readouterr().out
+    assert row[[h.strip() for h in header].index("tiny-gru")].strip() == (
+        f"{best['score']:.3f} (L{best['layer']} {best['state']}; one unit {best['best_unit_score']:.3f})")

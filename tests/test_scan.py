@@ -124,12 +124,23 @@ def test_scanning_lower_layer_states_alone_gives_the_same_states():
 
 @pytest.mark.parametrize("native", [torch.float32, torch.bfloat16])
 def test_scan_multiplies_in_bfloat16_only_where_the_cpu_does_natively(native, monkeypatch):
+    model, ids = _setup(n=1024)  # 8 streams of 128 characters: the stepwise path
+    names = model.config.state_names()
+    by_dtype = {dtype: scan(model, ids, names, n_streams=8, keep_states=True, matmul_dtype=dtype).states
+                for dtype in (torch.float32, torch.bfloat16)}
+    assert any(not torch.equal(by_dtype[torch.float32][n], by_dtype[torch.bfloat16][n]) for n in names)
     monkeypatch.setattr("app.cells.scan.fast_matmul_dtype", lambda: native)
-    model, ids = _setup(n=1024)  # 8 streams of 128 characters
-    assert scan(model, ids, ["layers.0.h"], n_streams=8).matmul_dtype == native
+    result = scan(model, ids, names, n_streams=8, keep_states=True)
+    assert result.matmul_dtype == native
+    assert all(torch.equal(result.states[n], by_dtype[native][n]) for n in names)  # what ran, not just the label
 
 
 def test_short_scans_run_the_exact_single_stream_kernels(monkeypatch):
     monkeypatch.setattr("app.cells.scan.fast_matmul_dtype", lambda: torch.bfloat16)
+    stepwise_layers = []
+    monkeypatch.setattr("app.engine.capture.run_layer", lambda *args, **kwargs: stepwise_layers.append(args))
     model, ids = _setup(n=300)  # fewer than 8 streams of one segment
-    assert scan(model, ids, ["layers.0.h"], n_streams=8).matmul_dtype == torch.float32
+    result = scan(model, ids, ["layers.1.c"], n_streams=8, keep_states=True)
+    assert result.matmul_dtype == torch.float32 and stepwise_layers == []
+    single = capture(model, torch.from_numpy(ids), ["layers.1.c"]).states["layers.1.c"][0]
+    assert (result.states["layers.1.c"][:SEGMENT] - single[:SEGMENT]).abs().max() < 1e-6  # the first stream: exact
