@@ -128,8 +128,9 @@ def main(argv: list[str] | None = None) -> None:
             emerged = entry["emerged"]
             when = (f"step {emerged['step']} ({StateName(emerged['layer'], emerged['state'])}[{emerged['unit']}], "
                     f"{'the final unit' if emerged['is_final_unit'] else 'not the final unit'})") if emerged else "never"
-            print(f"  {entry['name']:24s} reached {THRESHOLDS[entry['metric']]} {entry['metric']} at {when}; "
-                  f"final unit from step {entry['final_unit_emerged']}")
+            final_when = "never" if entry["final_unit_emerged"] is None else f"step {entry['final_unit_emerged']}"
+            print(f"  {entry['name']:24s} {entry['metric']} {THRESHOLDS[entry['metric']]} first reached: {when}; "
+                  f"by the final unit: {final_when}")
 
 
 if __name__ == "__main__":
