@@ -155,7 +155,7 @@ def test_the_url_restores_the_view(server_url, watched):
 
 def test_select_unit_api_for_other_panels(server_url, watched):
     page = open_page(watched, server_url)
-    page.evaluate("window.cellExplorer.selectUnit({model: 'tiny-lstm', layer: 0, state: 'h', unit: 5})")
+    page.evaluate("import('/static/store/selection.js').then(m => m.select({model: 'tiny-lstm', layer: 0, state: 'h', unit: 5}))")
     wait_coloured(page, unit=5)
     expect(page.locator("#model")).to_have_value("tiny-lstm")
     expect(page.locator("#layer")).to_have_value("0")

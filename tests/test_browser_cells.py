@@ -28,6 +28,7 @@ ROW = re.compile(r"^L\d (h|c|gates\.[a-z]) \d+ · (AUROC|\|r\|) \d\.\d\d [▲▼
 ALPHABET = ("abcdefghijklmnopqrstuvwxyz ABCDEFGHIJKLMNOPQRSTUVWXYZ 0123456789 .,;:!?'\"()-/*{}[]=+<>_&|#%\n\t")
 WORDS = ("the of a in that house letter sister morning walk dear father mother garden evening day visit "
          "kind very much little great never always surely indeed perhaps room window").split()
+CELL_THRESHOLDS = {"auroc": 0.9, "pearson": 0.7}  # app/cells/timeline.py's "the cell has emerged"
 NAMES = ["Elizabeth", "Jane", "Darcy", "Bingley", "Lydia", "Emma", "Harriet", "Anne"]
 
 
@@ -122,24 +123,45 @@ def lut_colour(state: str, value: float) -> str:
     return f"rgb({r}, {g}, {b})"
 
 
-def test_cells_panel_lists_hypotheses_and_units(server_url, watched):
+def strength(cell: dict) -> float:
+    """static/lib/found-cells.js's one scale for both metrics: 0 chance, 1 perfect."""
+    return max(0.0, (cell["score"] - 0.5) * 2) if cell["metric"] == "auroc" else max(0.0, cell["score"])
+
+
+def found_and_folded(ranking: list[dict]) -> tuple[list[str], list[str]]:
+    """Hypotheses whose best unit reaches the timeline's threshold, strongest first; then the others, in order."""
+    names = list(dict.fromkeys(c["hypothesis"] for c in ranking))
+    best = {n: max((c for c in ranking if c["hypothesis"] == n), key=strength) for n in names}
+    found = sorted((n for n in names if best[n]["score"] >= CELL_THRESHOLDS[best[n]["metric"]]),
+                   key=lambda n: -strength(best[n]))
+    return found, [n for n in names if n not in found]
+
+
+def test_cells_panel_lists_hypotheses_with_a_cell_first_and_folds_the_rest(server_url, watched):
     page = open_cells(watched, server_url)
     ranking = page.request.get(f"{server_url}/api/models/{ANALYSED}/cells").json()
     described = {h["name"]: h["description"] for h in page.request.get(f"{server_url}/api/hypotheses").json()}
-    names = list(dict.fromkeys(c["hypothesis"] for c in ranking))
+    found, folded = found_and_folded(ranking)
+    assert found and folded, "the tiny model should have hypotheses with and without a cell"
     groups = page.locator("#cells-list .cells-group")
-    expect(groups).to_have_count(len(names))
-    assert groups.evaluate_all("gs => gs.map(g => g.dataset.hypothesis)") == names
+    expect(groups).to_have_count(len(found) + len(folded))
+    assert groups.evaluate_all("gs => gs.map(g => g.dataset.hypothesis)") == found + folded
+    fold = page.locator("#cells-list details.cells-fold")
+    expect(fold.locator(".cells-group")).to_have_count(len(folded))
+    expect(fold.locator("summary")).to_have_text(f"{len(folded)} hypotheses without a cell")
+    expect(fold.locator(".cells-group").first).to_be_hidden()
+    fold.locator("summary").click()
+    expect(fold.locator(".cells-group").first).to_be_visible()
     first = groups.first
-    expect(first.locator(".cells-hyp")).to_have_attribute("title", described[names[0]])
+    expect(first.locator(".cells-hyp")).to_have_attribute("title", described[found[0]])
     expect(first.locator("a.cell-row:visible")).to_have_count(3)
-    best = ranking[0]
+    best = next(c for c in ranking if c["hypothesis"] == found[0])
     row = first.locator("a.cell-row").first
     expect(row).to_have_text(ROW)
     expect(row.locator(".cell-id")).to_have_text(f"L{best['layer']} {best['state']} {best['unit']}")
     expect(row.locator(".cell-sign")).to_have_text("▲" if best["sign"] > 0 else "▼")
     first.locator(".cells-more").click()
-    expect(first.locator("a.cell-row:visible")).to_have_count(sum(c["hypothesis"] == names[0] for c in ranking))
+    expect(first.locator("a.cell-row:visible")).to_have_count(sum(c["hypothesis"] == found[0] for c in ranking))
     expect(first.locator(".cells-more")).to_have_text("less")
     page.screenshot(path=str(ARTIFACTS / "cells-panel.png"))
 

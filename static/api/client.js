@@ -1,0 +1,68 @@
+// Every request the page makes, and the one place that knows the API's URLs. The model list, model
+// details, hypotheses and saturations do not change while the server runs: each is fetched once per
+// page load and shared by every part of the page (a failure is forgotten, so the next call retries).
+
+import { getJson, postJson, streamNdjson } from "./http.js";
+
+export const LIST_LIMIT = 10; // unit rows per hypothesis, stored and ranked on the fly
+
+const enc = encodeURIComponent;
+const modelUrl = (name) => `/api/models/${enc(name)}`;
+
+const once = new Map(); // url -> Promise of its JSON
+
+function cachedJson(url) {
+  if (!once.has(url)) {
+    const promise = getJson(url);
+    promise.catch(() => once.delete(url));
+    once.set(url, promise);
+  }
+  return once.get(url);
+}
+
+/** GET /api/models: the served models' summaries. */
+export const listModels = () => cachedJson("/api/models");
+
+/** GET /api/models/{name}: architecture, vocabulary, training, losses and card. */
+export const modelDetail = (name) => cachedJson(modelUrl(name));
+
+/** GET /api/hypotheses: [{name, value_type, description}]. */
+export const listHypotheses = () => cachedJson("/api/hypotheses");
+
+/** GET /api/models/{name}/saturation. */
+export const gateSaturation = (name) => cachedJson(`${modelUrl(name)}/saturation`);
+
+/** POST /api/activations/stream: a metadata line, then one line per character ({char, values, top, bits}). */
+export function streamActivations(body, { signal, onLines }) {
+  return streamNdjson("/api/activations/stream", body, { signal, onLines });
+}
+
+/** POST /api/activations: the same as one JSON answer. */
+export function activations(body, { signal } = {}) {
+  return postJson("/api/activations", body, { signal });
+}
+
+/** POST /api/sample: a metadata line, then one line per generated character ({char, values, p}). */
+export function streamSample(body, { signal, onLines }) {
+  return streamNdjson("/api/sample", body, { signal, onLines });
+}
+
+/** GET /api/models/{name}/cells: the stored ranking, best units per hypothesis. */
+export function storedCells(name, { limit = LIST_LIMIT } = {}) {
+  return getJson(`${modelUrl(name)}/cells?limit=${limit}`);
+}
+
+/** GET /api/models/{name}/probes: every layer and state's linear probe per hypothesis. */
+export function storedProbes(name) {
+  return getJson(`${modelUrl(name)}/probes`);
+}
+
+/** POST /api/models/{name}/cells: ranks every unit now; body is {regex[, text]} or {hypothesis, text}. */
+export function rankUnits(name, body, { signal } = {}) {
+  return postJson(`${modelUrl(name)}/cells`, { ...body, limit: LIST_LIMIT }, { signal });
+}
+
+/** GET /api/models/{name}/units/{layer}/{state}/{unit}: one unit's scores, examples and saturation. */
+export function unitReport({ model, layer, state, unit }, { signal } = {}) {
+  return getJson(`${modelUrl(model)}/units/${layer}/${enc(state)}/${unit}`, { signal });
+}

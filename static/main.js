@@ -1,0 +1,50 @@
+// Cell Explorer's page: this module only wires it. Data flows one way (docs/architecture.md):
+//   user action -> store (store/*.js) -> subscribers: streams (explorer/*-stream.js) fetch and write
+//   their records back into the store; views (*-view.js) redraw what changed.
+// Views never import each other; the coloured-text renderers the tooltip needs are handed over here.
+// Subscribers run in the order they subscribe: the text and sample views before the tooltip, which
+// reads the colouring they have just set.
+
+import { mountControls } from "./explorer/controls-view.js";
+import { mountLegend } from "./explorer/legend-view.js";
+import { mountErrorView } from "./explorer/error-view.js";
+import { mountTextInput } from "./explorer/text-input-view.js";
+import { mountTextView } from "./explorer/text-view.js";
+import { mountSampleView } from "./explorer/sample-view.js";
+import { mountTip } from "./explorer/tip-view.js";
+import { mountLineChart } from "./explorer/line-chart-view.js";
+import { mountHeatmap } from "./explorer/heatmap-view.js";
+import { mountUnitCard } from "./explorer/unit-card-view.js";
+import { mountModelCard } from "./explorer/model-card-view.js";
+import { startTextStream } from "./explorer/text-stream.js";
+import { startSampleStream } from "./explorer/sample-stream.js";
+import { startExampleText } from "./explorer/example-text.js";
+import { startUrlSync } from "./explorer/url-sync.js";
+import { bindPageKeys } from "./explorer/keyboard.js";
+import { start } from "./explorer/startup.js";
+import { mountCellsPanel } from "./cells/cells-panel-view.js";
+import { mountRankView } from "./cells/rank-view.js";
+import { mountUnitReport } from "./cells/unit-report-view.js";
+import { mountSaturation } from "./cells/saturation-view.js";
+
+mountErrorView();
+mountControls();
+mountLegend();
+mountTextInput();
+const text = mountTextView();
+const sample = mountSampleView();
+mountTip({ text, sample });
+mountLineChart();
+mountHeatmap();
+mountUnitCard();
+mountModelCard();
+mountCellsPanel();
+mountRankView();
+mountUnitReport();
+mountSaturation();
+startExampleText();
+startTextStream();
+startSampleStream();
+startUrlSync();
+bindPageKeys();
+start();

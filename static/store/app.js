@@ -1,0 +1,23 @@
+// The page's one store. Every part of the page reads its state from here and changes it only through
+// set() (directly or through the actions in store/*.js); nothing else is shared between modules.
+
+import { writable } from "./writable.js";
+
+export const appStore = writable({
+  models: [], // summaries from GET /api/models, in the server's order
+  model: null, // the selection: model name, layer index, short state name, unit index
+  layer: 0,
+  state: "h",
+  unit: 0,
+  autoContrast: false, // colour by the unit's own range in the text instead of the fixed scale
+  text: "", // the Text box
+  heatUnits: "", // the heatmap's unit list as typed ("" = the first 32)
+  textView: null, // the analysed text: a stream record (explorer/stream-record.js)
+  sampleView: null, // the generated sample: a stream record
+  sampleRequest: null, // {serial, prime, length, temperature, seed, stopped}: the sample wanted
+  caret: null, // {source: "text"|"sample", index, pinned, via: "pointer"|"keyboard"|"chart"}
+  error: null, // {message, source}: shown in the page's error area until its source succeeds
+});
+
+/** The selected model's summary, or undefined before the models are known. */
+export const currentModel = (state) => state.models.find((m) => m.name === state.model);
