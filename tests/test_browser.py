@@ -6,6 +6,7 @@ Screenshots go to test-artifacts/ (gitignored).
 """
 from __future__ import annotations
 
+import json
 import re
 
 import pytest
@@ -31,9 +32,10 @@ MAX_TEXT = 3000
 def server_url(tmp_path_factory):
     models_dir = tmp_path_factory.mktemp("browser-models")
     vocab = Vocabulary.from_text(CORPUS)
-    for name, arch, layers, hidden in (("tiny-lstm", "lstm", 2, 16), ("tiny-gru", "gru", 2, 12)):
+    for name, arch, layers, hidden, corpus in (("tiny-lstm", "lstm", 2, 16, "tiny"), ("tiny-gru", "gru", 2, 12, "tiny"),
+                                               ("tiny-linux", "rnn", 1, 8, "linux")):
         save_model_dir(models_dir / name, make_browser_model(arch, vocab, layers, hidden, seed=1), vocab,
-                       {"corpus": {"name": "tiny"}, "results": {"test_bpc": 2.5, "ngram": {"test_bpc": 2.75}}},
+                       {"corpus": {"name": corpus}, "results": {"test_bpc": 2.5, "ngram": {"test_bpc": 2.75}}},
                        card=f"# {name}\nRandom <b>weights</b> for browser tests.\n")
     yield from serve_app(Settings(models_dir=models_dir, max_text_length=MAX_TEXT))
 
@@ -41,7 +43,7 @@ def server_url(tmp_path_factory):
 def test_page_loads_without_console_errors_or_csp_violations(server_url, watched):
     page = open_page(watched, server_url)
     expect(page.locator("header h1")).to_have_text("Cell Explorer")
-    expect(page.locator("#model option")).to_have_count(2)
+    expect(page.locator("#model option")).to_have_count(3)
     expect(page.locator("#status")).to_contain_text("coloured")
     expect(page.locator("#model-stats")).to_contain_text("2.500 bits/char")
     expect(page.locator("#model-stats")).to_contain_text("2.750 n-gram")
@@ -202,6 +204,72 @@ def test_server_errors_are_shown_to_the_user(server_url, watched):
     expect(page.locator("#error")).to_contain_text(f"the limit is {MAX_TEXT:,}")
     page.locator("#text").fill("all good")
     expect(page.locator("#error")).to_be_hidden()
+
+
+def stream_failing_after(route, rows: int, message: str) -> None:
+    """The real stream's metadata line and first `rows` characters, then the error line the server sends
+    when a computation fails after the 200 header."""
+    lines = route.fetch().text().splitlines()
+    body = "\n".join(lines[: 1 + rows] + [json.dumps({"error": message})]) + "\n"
+    route.fulfill(status=200, body=body, headers={"Content-Type": "application/x-ndjson"})
+
+
+def test_an_error_line_in_the_text_stream_is_shown(server_url, watched):
+    message = "internal error while computing activations: RuntimeError"
+    watched.page.route("**/api/activations/stream", lambda route: stream_failing_after(route, 2, message))
+    page = watched.page
+    page.goto(server_url + "/")
+    expect(page.locator("#error")).to_be_visible()
+    expect(page.locator("#error")).to_have_text(message)
+    expect(page.locator("#status")).to_have_text("could not colour the text (see the message above)")
+    expect(page.locator("#coloured .ch")).to_have_count(0)
+    page.unroute("**/api/activations/stream")
+    page.locator("#text").fill("all good")
+    wait_coloured(page)
+    expect(page.locator("#error")).to_be_hidden()
+    assert watched.errors == []
+
+
+def test_an_error_line_in_the_sample_stream_is_shown(server_url, watched):
+    message = "internal error while sampling: RuntimeError"
+    page = open_page(watched, server_url)
+    page.route("**/api/sample", lambda route: stream_failing_after(route, 5, message))
+    page.locator("#gen-length").fill("40")
+    page.locator("#gen-go").click()
+    expect(page.locator("#error")).to_have_text(message)
+    expect(page.locator("#gen-status")).to_have_text("generation failed (see the message above)")
+    expect(page.locator("#gen-go")).to_be_enabled()
+    assert watched.errors == []
+
+
+def test_the_model_list_is_fetched_once(server_url, watched):
+    listed = []
+    watched.page.on("request", lambda r: listed.append(r.url) if r.url.endswith("/api/models") else None)
+    open_page(watched, server_url)
+    watched.page.wait_for_timeout(500)  # the panels that read the list have asked for it by now
+    assert len(listed) == 1
+
+
+def example_for(page, corpus: str) -> str:
+    return page.evaluate("c => import('/static/lib/examples.js').then(m => m.exampleFor(c))", corpus)
+
+
+def test_a_model_of_another_corpus_replaces_an_unedited_example(server_url, watched):
+    page = open_page(watched, server_url)
+    austen = page.locator("#text").input_value()
+    assert austen.startswith("It is a truth universally acknowledged")
+    page.locator("#model").select_option("tiny-linux")
+    linux = example_for(page, "linux")
+    expect(page.locator("#text")).to_have_value(linux)
+    wait_coloured(page)
+    assert page.locator("#coloured").text_content() == linux.replace("\n", "↵\n")
+    page.locator("#model").select_option("tiny-lstm")  # "tiny" has no example of its own: the default
+    expect(page.locator("#text")).to_have_value(austen)
+    wait_coloured(page)
+    type_text(page, "my own words")
+    page.locator("#model").select_option("tiny-linux")
+    wait_coloured(page)
+    expect(page.locator("#text")).to_have_value("my own words")
 
 
 def test_phone_sized_viewport_has_no_horizontal_overflow(server_url, browser):
