@@ -1,11 +1,12 @@
-# Two commands: `make run` serves the explorer on the shipped models, `make test` runs every test.
+# Two commands: `make run` serves the explorer on the shipped models, `make test` runs every test
+# (the page's JavaScript unit tests with Node's built-in runner, then pytest).
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test install install-test bench clean
+.PHONY: run test test-js install install-test bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -20,8 +21,11 @@ install-test: $(BIN)/python
 run: install
 	CELLX_HOST=$(HOST) CELLX_PORT=$(PORT) $(BIN)/python -m app
 
-test: install-test
+test: install-test test-js
 	$(BIN)/python -m pytest -q
+
+test-js:
+	node --test tests/js/*.test.mjs
 
 bench: install
 	$(BIN)/python bench/capture.py
