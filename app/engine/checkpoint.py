@@ -76,6 +76,7 @@ def atomic_write_text(path: Path, text: str) -> None:
 def save_tensors(path: Path, tensors: dict[str, torch.Tensor], metadata: dict[str, str] | None = None) -> None:
     tmp = path.with_name(path.name + ".tmp")
     save_file(tensors, str(tmp), metadata=metadata)
+    os.chmod(tmp, 0o644)  # safetensors creates it owner-only: a server running as another user must read it
     os.replace(tmp, path)  # an interrupted save never leaves a half-written file behind
 
 
