@@ -1,6 +1,7 @@
 // Units × characters (Plotly heatmap, #heat-chart) for the units typed in #heat-units (default: the
 // first 32). Units the analysed record lacks are fetched for the first HEAT_MAX_CHARS characters.
-// A long text is binned into at most MAX_COLUMNS columns, each its stretch's strongest value.
+// A long text is binned into at most MAX_COLUMNS columns, each its stretch's strongest value, and the
+// chart is drawn in a task of its own, after the text and the line chart.
 // Clicking a row selects that unit; hovering inspects the character in the text.
 
 import { appStore, currentModel } from "../store/app.js";
@@ -20,6 +21,9 @@ import { isComplete } from "./stream-record.js";
 
 const HEAT_MAX_CHARS = 20_000;
 const MAX_COLUMNS = 1500;
+// Gaps between rows make Plotly paint every cell at full size (about 6 ms per 1,000 cells, in one
+// task) instead of one pixel per cell, scaled: only small heatmaps get them.
+const GAPPED_CELLS = 8000;
 const TYPE_DEBOUNCE_MS = 400;
 const HINT = "click a row to select that unit";
 
@@ -28,10 +32,11 @@ export function mountHeatmap() {
   const input = byId("heat-units");
   const hint = byId("heat-hint");
   let drawn = false;
-  let shown = { units: [], starts: [] }; // what the chart shows: its rows' units, its columns' first characters
+  let shown = { units: [], starts: [], x0: 0, dx: 1 }; // the rows' units, the columns' first characters
   let fetched = null; // {key, columns} of the last units fetched separately
   let token = 0;
   let typing = 0;
+  let soon = 0;
 
   input.addEventListener("input", () => {
     clearTimeout(typing);
@@ -77,29 +82,37 @@ export function mountHeatmap() {
     const ranges = columnRanges(n, MAX_COLUMNS);
     const z = columns.map((ys) => ranges.map(([a, b]) => scale.transform(strongest((i) => ys[i], a, b))));
     const units = parsed.units;
-    shown = { units, starts: ranges.map(([a]) => a) };
+    // evenly spaced columns (x0, dx) let Plotly paint one pixel per cell and scale the image ("fast")
+    const dx = n / ranges.length;
+    shown = { units, starts: ranges.map(([a]) => a), x0: dx / 2 - 0.5, dx };
     const rowHeight = units.length > 48 ? 6 : 12;
+    const gapped = units.length <= 64 && units.length * ranges.length <= GAPPED_CELLS;
     const tickStep = Math.max(1, Math.ceil(units.length / 16));
+    // rows as categories named by their unit: the hover label reads the unit from y, with no per-cell data
     const trace = {
-      type: "heatmap", z, x: shown.starts, y: units.map((_, k) => k), colorscale: plotlyColourscale(scale.domain),
-      zmin: scale.domain === "unit" ? 0 : -1, zmax: 1, xgap: 0, ygap: units.length > 64 ? 0 : 1,
+      type: "heatmap", z, x0: shown.x0, dx, y: units.map(String), colorscale: plotlyColourscale(scale.domain),
+      zmin: scale.domain === "unit" ? 0 : -1, zmax: 1, xgap: 0, ygap: gapped ? 1 : 0, zsmooth: gapped ? false : "fast",
       colorbar: { thickness: 10, len: 0.9, title: { text: scale.label, side: "right" }, outlinewidth: 0 },
-      customdata: units.map((u) => new Array(ranges.length).fill(u)),
-      hovertemplate: "unit %{customdata} · pos %{x}<br>" + scale.label + " %{z:.3f}<extra></extra>",
+      hovertemplate: "unit %{y} · pos %{x:.0f}<br>" + scale.label + " %{z:.3f}<extra></extra>",
     };
     const first = n < record.received ? ` (first ${fmtInt.format(n)})` : "";
     const layout = {
       margin: { l: 48, r: 8, t: 8, b: 36 }, height: Math.max(160, units.length * rowHeight + 60), font: PLOT_FONT,
       paper_bgcolor: "rgba(0,0,0,0)",
       xaxis: { title: { text: `character position${first}` } },
-      yaxis: { autorange: "reversed", tickvals: units.map((_, k) => k).filter((k) => k % tickStep === 0),
-        ticktext: units.filter((_, k) => k % tickStep === 0).map(String), title: { text: "unit" } },
+      yaxis: { type: "category", autorange: "reversed", title: { text: "unit" },
+        tickvals: units.filter((_, k) => k % tickStep === 0).map(String) },
       shapes: selectedRowShape(state.unit),
     };
     Plotly.react(chart, [trace], layout, PLOT_CONFIG);
     hint.textContent = HINT;
     if (!drawn) bindEvents();
     drawn = true;
+  }
+
+  function drawSoon() {
+    clearTimeout(soon);
+    soon = setTimeout(draw, 0);
   }
 
   function selectedRowShape(unit) {
@@ -111,14 +124,14 @@ export function mountHeatmap() {
   function bindEvents() {
     chart.on("plotly_click", (event) => {
       const point = firstPoint(event);
-      const unit = point ? shown.units[point.y] : undefined;
-      if (unit !== undefined) select({ unit });
+      if (point) select({ unit: Number(point.y) });
     });
     chart.on("plotly_hover", (event) => {
       const point = firstPoint(event);
       const { caret } = appStore.get();
       if (!point || (caret && caret.pinned)) return;
-      appStore.set({ caret: { source: "text", index: point.x, pinned: false, via: "chart" } });
+      const index = shown.starts[Math.round((point.x - shown.x0) / shown.dx)];
+      if (index !== undefined) appStore.set({ caret: { source: "text", index, pinned: false, via: "chart" } });
     });
     chart.on("plotly_unhover", () => {
       const { caret } = appStore.get();
@@ -134,7 +147,7 @@ export function mountHeatmap() {
       drawn = false;
       return;
     }
-    if (touches(changed, "textView", "heatUnits") && isComplete(record)) draw();
+    if (touches(changed, "textView", "heatUnits") && isComplete(record)) drawSoon();
     else if (changed.has("unit") && drawn) plotly().relayout(chart, { shapes: selectedRowShape(state.unit) });
   });
 }
