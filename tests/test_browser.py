@@ -137,6 +137,24 @@ def test_hover_is_linked_between_text_and_chart(server_url, watched):
     assert page.locator("#coloured .ch.hl").evaluate("s => s.idx") == 9
 
 
+def test_heatmap_rows_select_units_and_columns_find_characters(server_url, watched):
+    page = open_page(watched, server_url)
+    page.locator("#heat-units").fill("3, 7-9")
+    heat = page.locator("#heat-chart")
+    page.wait_for_function("() => { const gd = document.getElementById('heat-chart');"
+                           " return Boolean(gd.data) && gd.data[0].y.join() === '3,7,8,9'; }")
+    heat.scroll_into_view_if_needed()
+    # the screen position of row 2 (unit 8), column 6 (character 6), from plotly's own axis mapping
+    x, y = heat.evaluate("""gd => { const L = gd._fullLayout, r = gd.getBoundingClientRect(), t = gd.data[0];
+        return [r.left + L._size.l + L.xaxis.l2p(t.x0 + 6 * t.dx), r.top + L._size.t + L.yaxis.l2p(2)]; }""")
+    page.mouse.move(x, y)
+    expect(page.locator("#coloured .ch.hl")).to_have_count(1)
+    assert page.locator("#coloured .ch.hl").evaluate("s => s.idx") == 6
+    page.mouse.click(x, y)
+    wait_coloured(page, unit=8)
+    expect(page.locator("#unit")).to_have_value("8")
+
+
 def test_the_url_restores_the_view(server_url, watched):
     page = open_page(watched, server_url, '?model=tiny-gru&layer=0&state=gates.z&unit=3&text=Hi+%22you%22')
     expect(page.locator("#model")).to_have_value("tiny-gru")
