@@ -19,6 +19,7 @@ import torch
 
 from app.cells.hypotheses import (CODE, HYPOTHESES, HypothesisValues, bracket_depth, c_lexical_state, code_points,
                                   paren_depth)
+from app.cells.means import unit_means
 from app.cells.probe import probe_block
 from app.cells.ranking import rank_units, screen_blocks
 from app.cells.scan import scan
@@ -113,6 +114,7 @@ def build(model_dir: Path, corpus_root: Path, sample_chars: int, resample: bool,
         parsed = StateName.parse(name, loaded.model.config.arch, loaded.model.config.n_layers)
         return {"layer": parsed.layer, "state": parsed.kind}
 
+    means = unit_means(loaded.model, ids, names)  # one exact pass: the scan's chunks restart integrator cells
     tensors: dict[str, torch.Tensor] = {}
     for name in names:
         tensors[f"{name}.scores"] = torch.stack([screened[name][h.name] for h in all_hypotheses], dim=1)
@@ -122,6 +124,7 @@ def build(model_dir: Path, corpus_root: Path, sample_chars: int, resample: bool,
         tensors[f"{name}.bottom_positions"] = scanned.bottom[name].positions.to(torch.int32)
         if name in scanned.saturation:
             tensors[f"{name}.saturation"] = scanned.saturation[name]
+        tensors[f"{name}.mean"] = means[name]
     summary = {
         "model": loaded.name,
         "sample": {"file": SAMPLE_FILE, "chars": len(sample),

@@ -6,6 +6,9 @@ units.safetensors holds, for every state name S (e.g. "layers.1.c"):
   S.top_positions (k, U) int32    where they are (character index into sample.txt)
   S.bottom_values, S.bottom_positions  the same for the lowest activations
   S.saturation    (U, 2) float32  sigmoid gates only: fraction of characters < 0.1 and > 0.9
+  S.mean          (U,)   float32  the unit's mean over the sample (one exact pass): what an intervention's
+                                  "mean" sets it to
+                                  (absent in analyses built before interventions: python -m app.cells.means adds it)
 """
 from __future__ import annotations
 
@@ -21,6 +24,7 @@ from app.engine.checkpoint import save_tensors
 CELLS_FILE = "cells.json"
 UNITS_FILE = "units.safetensors"
 SAMPLE_FILE = "sample.txt"
+MEAN_SUFFIX = ".mean"
 
 
 @dataclass
@@ -32,6 +36,11 @@ class CellStore:
     @property
     def hypotheses(self) -> list[str]:
         return [h["name"] for h in self.summary["hypotheses"]]
+
+    @property
+    def means(self) -> dict[str, torch.Tensor]:
+        """{state name: (U,)} each unit's mean over the sample; empty for an analysis built before them."""
+        return {key.removesuffix(MEAN_SUFFIX): value for key, value in self.tensors.items() if key.endswith(MEAN_SUFFIX)}
 
 
 def save_store(directory: Path, summary: dict, tensors: dict[str, torch.Tensor]) -> None:

@@ -11,7 +11,7 @@ i, f, g, o (LSTM) or r, z, n (GRU); names.py builds and parses them.
 """
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -20,7 +20,7 @@ import torch.nn.functional as F
 
 from app.engine.model import CharRNN, State
 from app.engine.names import GATES, StateName
-from app.engine.stepwise import one_hot_table, run_layer
+from app.engine.stepwise import Edits, one_hot_table, run_layer
 
 
 @dataclass
@@ -73,10 +73,12 @@ class Stepwise:
     when many streams run at once, so the batched scan takes it.
 
     `matmul_dtype` torch.bfloat16 runs the matrix products in bfloat16 (approximate: for batch
-    scans); `outputs` {name: (B, T, H)} are tensors to write requested states into (all units).
+    scans); `outputs` {name: (B, T, H)} are tensors to write requested states into (all units);
+    `edits` {layer: {kind: function}} change states inside the recurrence (interventions.py).
     """
     matmul_dtype: torch.dtype = torch.float32
     outputs: dict[str, torch.Tensor] = field(default_factory=dict)
+    edits: Mapping[int, Edits] = field(default_factory=dict)
 
 
 @torch.no_grad()
@@ -168,7 +170,7 @@ def _capture_layer(model: CharRNN, layer: int, x: torch.Tensor, ids: torch.Tenso
         destinations = {kind: stepwise.outputs[name].transpose(0, 1)  # (T, B, H)
                         for kind, name in names.items() if name in stepwise.outputs}
         out, others, last = run_layer(arch, module, x, ids, one_hot, init, set(derived), stepwise.matmul_dtype,
-                                      destinations)
+                                      destinations, stepwise.edits.get(layer))
         states.update({names[k]: pick(v) for k, v in others.items()})
         derived = []  # the loop computed them
     else:

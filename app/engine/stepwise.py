@@ -11,7 +11,7 @@ contiguous block; callers get (B, T, ...) views of the same memory.
 """
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from functools import cache
 
@@ -21,6 +21,10 @@ from app.engine.names import GATES
 from app.engine.vocab import UNKNOWN_INDEX
 
 LSTM_SIGMOID_FIRST = (0, 1, 3, 2)  # i, f, o, g: the three sigmoid gates side by side, then tanh
+
+# kind -> a function that changes that state of one step in place, (B, H), right after it is
+# computed and before anything reads it (interventions.py builds them)
+Edits = Mapping[str, Callable[[torch.Tensor], None]]
 
 
 def _tanh_from_sigmoid(squashed: torch.Tensor) -> torch.Tensor:
@@ -125,9 +129,12 @@ def _gate_writer(arch: str, dest: dict[str, torch.Tensor], scratch: torch.Tensor
     return gate_out
 
 
-def _lstm_loop(steps: _Steps, init, dest: dict[str, torch.Tensor]):
+def _lstm_loop(steps: _Steps, init, dest: dict[str, torch.Tensor], edits: Edits):
     """c_t = f c_{t-1} + i g and h_t = o tanh(c_t); the final (h, c), (1, B, H) each."""
     H = steps.H
+    edit_i, edit_f, edit_g, edit_o, edit_c, edit_h = (edits.get(k) for k in ("gates.i", "gates.f", "gates.g",
+                                                                              "gates.o", "c", "h"))
+    any_edit = bool(edits)
     hs, cs = dest["h"], dest.get("c")
     scratch = torch.empty(steps.B, 4 * H)
     cell_scratch = torch.empty(steps.B, H)
@@ -143,15 +150,24 @@ def _lstm_loop(steps: _Steps, init, dest: dict[str, torch.Tensor]):
         else:  # one call for all four gates
             i, f, o, g_ = torch.sigmoid(z, out=scratch).split(H, dim=1)
             _tanh_from_sigmoid(g_)
+        if any_edit:  # a changed gate is the one c and h read
+            for edit, gate in ((edit_i, i), (edit_f, f), (edit_g, g_), (edit_o, o)):
+                if edit is not None:
+                    edit(gate)
         c = torch.addcmul(f * c, i, g_, out=cs[t] if cs is not None else None)
+        if edit_c is not None:  # before h = o tanh(c) and the next step read it
+            edit_c(c)
         squashed = torch.sigmoid(torch.mul(c, 2, out=cell_scratch), out=cell_scratch)  # sigmoid(2c)
         h = torch.mul(o, _tanh_from_sigmoid(squashed), out=hs[t])  # o * tanh(c)
+        if edit_h is not None:  # before the next step, the next layer and the output layer read it
+            edit_h(h)
     return h.unsqueeze(0).clone(), c.unsqueeze(0).clone()
 
 
-def _gru_loop(steps: _Steps, init, dest: dict[str, torch.Tensor]) -> torch.Tensor:
+def _gru_loop(steps: _Steps, init, dest: dict[str, torch.Tensor], edits: Edits) -> torch.Tensor:
     """h_t = (1 - z) n + z h_{t-1} with n = tanh(W_in x + b_in + r (W_hn h + b_hn)); the final h, (1, B, H)."""
     H = steps.H
+    edit_r, edit_z, edit_n, edit_h = (edits.get(k) for k in ("gates.r", "gates.z", "gates.n", "h"))
     hs = dest["h"]
     gate_out = _gate_writer("gru", dest, torch.empty(steps.B, 3 * H), H)
     recurrent, step_input = steps.recurrent, steps.step_input
@@ -162,18 +178,29 @@ def _gru_loop(steps: _Steps, init, dest: dict[str, torch.Tensor]) -> torch.Tenso
         xt = step_input(t).float()  # (B, 3H): W_i{r,z,n} x + b_i{r,z,n}
         r, z = (torch.sigmoid(xt[:, k * H : (k + 1) * H] + hh[:, k * H : (k + 1) * H], out=gate_out(g, k, t))
                 for k, g in enumerate("rz"))
+        if edit_r is not None:  # before n reads it
+            edit_r(r)
+        if edit_z is not None:
+            edit_z(z)
         n = torch.tanh(torch.addcmul(xt[:, 2 * H :], r, hh[:, 2 * H :]), out=gate_out("n", 2, t))
+        if edit_n is not None:
+            edit_n(n)
         h = torch.addcmul(n, z, h - n, out=hs[t])  # (1 - z) n + z h
+        if edit_h is not None:  # before the next step, the next layer and the output layer read it
+            edit_h(h)
     return h.unsqueeze(0).clone()
 
 
-def _rnn_loop(steps: _Steps, init, dest: dict[str, torch.Tensor]) -> torch.Tensor:
+def _rnn_loop(steps: _Steps, init, dest: dict[str, torch.Tensor], edits: Edits) -> torch.Tensor:
     """h_t = tanh(W_xh x_t + W_hh h_{t-1} + b); the final h, (1, B, H)."""
     hs = dest["h"]
     pre_activation = steps.pre_activation
+    edit_h = edits.get("h")
     h = init[0]
     for t in range(steps.T):
         h = torch.tanh(pre_activation(h, t), out=hs[t])
+        if edit_h is not None:  # before the next step, the next layer and the output layer read it
+            edit_h(h)
     return h.unsqueeze(0).clone()
 
 
@@ -183,7 +210,7 @@ _LOOPS = {"lstm": _lstm_loop, "gru": _gru_loop, "rnn": _rnn_loop}
 @torch.no_grad()
 def run_layer(arch: str, module, x: torch.Tensor, ids: torch.Tensor, one_hot: bool, init,
               want: set[str], matmul_dtype: torch.dtype = torch.float32,
-              outputs: dict[str, torch.Tensor] | None = None,
+              outputs: dict[str, torch.Tensor] | None = None, edits: Edits | None = None,
               ) -> tuple[torch.Tensor, dict[str, torch.Tensor], object]:
     """One layer over (B, T): h (B, T, H), the wanted other states {kind: (B, T, H)}, and the final state.
 
@@ -194,11 +221,14 @@ def run_layer(arch: str, module, x: torch.Tensor, ids: torch.Tensor, one_hot: bo
     `outputs` {kind: (T, B, H)} are destinations the states are written into as they are
     computed (any strides, e.g. a window of a caller's buffer for the whole text), so that a
     long scan neither allocates per window nor copies afterwards; kinds without one get fresh tensors.
+    `edits` {kind: function} change a state of every step in place as soon as it is computed
+    (interventions.py), so the changed value is what the rest of the step, the next step and
+    the next layer read, and what is captured.
     """
     steps = _prepare(arch, module, x, ids, one_hot, matmul_dtype)
     outputs = outputs or {}
     dest = {kind: outputs[kind] if kind in outputs else torch.empty(steps.T, steps.B, steps.H)
             for kind in {"h"} | want}  # (T, B, H) each
-    final = _LOOPS[arch](steps, init, dest)
+    final = _LOOPS[arch](steps, init, dest, edits or {})
     others = {kind: value.transpose(0, 1) for kind, value in dest.items() if kind != "h"}
     return dest["h"].transpose(0, 1), others, final
