@@ -139,13 +139,3 @@ def test_no_file_in_static_is_longer_than_250_lines():
             for n in [len(p.read_text(encoding="utf-8").splitlines())] if n > MAX_LINES]
     assert long == []
 
-
-def test_every_module_is_reachable_from_main():
-    edges = graph()
-    seen, todo = set(), [(STATIC / "main.js").resolve()]
-    while todo:
-        node = todo.pop()
-        if node not in seen:
-            seen.add(node)
-            todo.extend(edges[node])
-    assert sorted(rel(p) for p in set(edges) - seen) == []
