@@ -260,6 +260,17 @@ def test_an_error_line_in_the_sample_stream_is_shown(server_url, watched):
     assert watched.errors == []
 
 
+def test_a_server_without_models_says_so(server_url, watched):
+    page = watched.page
+    page.route("**/api/models", lambda route: route.fulfill(json=[]))
+    page.goto(server_url + "/")
+    expect(page.locator("#error")).to_contain_text("No models are loaded")
+    expect(page.locator("#status")).to_have_text("no models")
+    for control in ("#model", "#unit-inc", "#gen-go"):
+        expect(page.locator(control)).to_be_disabled()
+    assert watched.errors == []
+
+
 def test_the_model_list_is_fetched_once(server_url, watched):
     listed = []
     watched.page.on("request", lambda r: listed.append(r.url) if r.url.endswith("/api/models") else None)

@@ -44,7 +44,7 @@ export function mountHeatmap() {
   });
 
   /** Per unit, its values along the record (or its first HEAT_MAX_CHARS characters). */
-  async function columnsFor(record, units, signal) {
+  async function columnsFor(record, units) {
     if (units.every((u) => record.unitIndex.has(u))) return units.map((u) => record.columns[record.unitIndex.get(u)]);
     const key = JSON.stringify([record.model, record.layer, record.state, units, record.request.text]);
     if (!fetched || fetched.key !== key) {
@@ -52,7 +52,7 @@ export function mountHeatmap() {
       const text = record.received > HEAT_MAX_CHARS ? codePoints(record.request.text).slice(0, HEAT_MAX_CHARS).join("")
         : record.request.text;
       const data = await activations({ model: record.model, text, layer: record.layer, state: record.state, units,
-        topk: 0, bits: false }, { signal });
+        topk: 0, bits: false });
       fetched = { key, columns: units.map((_, k) => data.values.map((row) => row[k])) };
     }
     return fetched.columns;
@@ -70,7 +70,7 @@ export function mountHeatmap() {
     if (parsed.error) { hint.textContent = parsed.error; return; }
     let columns;
     try {
-      columns = await columnsFor(record, parsed.units, undefined);
+      columns = await columnsFor(record, parsed.units);
     } catch (error) {
       if (!isAbort(error) && mine === token) reportError(`heatmap: ${error.message}`, "heatmap");
       return;

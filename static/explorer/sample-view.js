@@ -29,7 +29,9 @@ export function mountSampleView() {
   const status = byId("gen-status");
   const caption = byId("gen-caption");
   let serial = 0;
-  let shownUnit = null;
+  let shownUnit = null; // the unit the sample is painted with
+  let shownSerial = null; // the record it was chosen for
+  let reportedSerial = null; // the record whose "generated ..." status is shown
   const sample = createColouredText(box, {
     prefix: primeNode,
     follow: true,
@@ -40,12 +42,12 @@ export function mountSampleView() {
     },
     onSettled: (record) => {
       if (!hasEnded(record) || record.phase === "failed") return;
-      const seconds = (performance.now() - record.startedAt) / 1000;
-      if (box.dataset.ready !== "1" || box.dataset.serial !== String(record.serial)) {
+      if (reportedSerial !== record.serial) { // a repaint for another unit keeps the time it took
+        const seconds = (performance.now() - record.startedAt) / 1000;
         status.textContent = `generated ${fmtInt.format(record.received)} characters in ${seconds.toFixed(1)} s`
           + (record.phase === "stopped" ? " (stopped)" : "");
+        reportedSerial = record.serial;
       }
-      box.dataset.serial = String(record.serial);
       box.dataset.ready = "1";
     },
   });
@@ -81,9 +83,9 @@ export function mountSampleView() {
       return;
     }
     const same = record.model === state.model && record.layer === state.layer && record.state === state.state;
-    if (shownUnit === null || record.serial !== Number(box.dataset.drawn)) {
+    if (shownSerial !== record.serial) {
       shownUnit = unitColumn(record, state.unit) ? state.unit : record.units[0];
-      box.dataset.drawn = String(record.serial);
+      shownSerial = record.serial;
     } else if (same && unitColumn(record, state.unit)) {
       shownUnit = state.unit;
     }
@@ -92,7 +94,7 @@ export function mountSampleView() {
   }
 
   appStore.subscribe((state, changed) => {
-    if (touches(changed, "sampleView", "unit", "layer", "state", "autoContrast", "model")) draw(state);
+    if (touches(changed, "sampleView", "unit", "layer", "state", "autoContrast", "model", "models")) draw(state);
     if (changed.has("caret")) sample.highlight(state.caret && state.caret.source === "sample" ? state.caret.index : -1);
   });
 

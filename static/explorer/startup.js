@@ -13,11 +13,11 @@ export async function start() {
   try {
     models = await listModels();
   } catch (error) {
-    appStore.set({ error: { message: `could not list the models: ${error.message}`, source: "models" } });
+    appStore.set({ models: [], error: { message: `could not list the models: ${error.message}`, source: "models" } });
     return;
   }
   if (!models.length) {
-    appStore.set({ error: { message: "No models are loaded: put trained model directories in the models folder "
+    appStore.set({ models: [], error: { message: "No models are loaded: put trained model directories in the models folder "
       + "and restart the server.", source: "models" } });
     return;
   }
