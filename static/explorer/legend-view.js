@@ -11,7 +11,7 @@ export function mountLegend() {
   const max = byId("legend-max");
   const note = byId("legend-note");
   appStore.subscribe((state, changed) => {
-    if (!touches(changed, "state", "autoContrast")) return;
+    if (!touches(changed, "model", "state", "autoContrast")) return; // model: the first draw
     const scale = scaleFor(state.state);
     const contrast = state.autoContrast;
     const white = rgb(WHITE_RGB);

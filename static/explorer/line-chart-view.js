@@ -83,7 +83,7 @@ export function mountLineChart() {
   }
 
   appStore.subscribe((state, changed) => {
-    if (changed.has("unit")) title.textContent = `Unit ${state.unit} along the text`;
+    if (touches(changed, "model", "unit")) title.textContent = `Unit ${state.unit} along the text`;
     if (touches(changed, "textView", "unit")) {
       const record = state.textView;
       if (!record || record.phase === "failed") { purge(); return; }

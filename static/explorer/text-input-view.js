@@ -2,6 +2,7 @@
 // the box follows the store when the text is set from elsewhere (the URL, a model's example).
 
 import { appStore } from "../store/app.js";
+import { touches } from "../store/writable.js";
 import { byId } from "../lib/dom.js";
 import { countCodePoints } from "../lib/chars.js";
 import { fmtInt } from "../lib/format.js";
@@ -12,7 +13,7 @@ export function mountTextInput() {
   let countFrame = 0;
   box.addEventListener("input", () => appStore.set({ text: box.value }));
   appStore.subscribe((state, changed) => {
-    if (!changed.has("text")) return;
+    if (!touches(changed, "model", "text")) return;
     if (box.value !== state.text) box.value = state.text;
     // once per frame: a paste or a test's fill can fire an input event per line
     if (!countFrame) {

@@ -58,7 +58,7 @@ export function mountTextView() {
 
   appStore.subscribe((state, changed) => {
     if (touches(changed, "text", "unit", "layer", "state", "model", "textView")) box.dataset.ready = "0";
-    if (touches(changed, "layer", "state", "unit")) title.textContent = `Activations — ${selectionTitle(state)}`;
+    if (touches(changed, "model", "layer", "state", "unit")) title.textContent = `Activations — ${selectionTitle(state)}`;
     if (touches(changed, "textView", "unit", "autoContrast", "error")) draw(state);
     if (changed.has("caret")) follow(state.caret);
   });
