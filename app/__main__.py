@@ -1,15 +1,61 @@
-"""`python -m app` (or the `cellx` command): serve the explorer with uvicorn on the configured host and port."""
+"""`python -m app` (or the `cellx` command): serve the explorer with uvicorn.
+
+Every option maps onto a setting (app/settings.py); an option given on the command line wins
+over its CELLX_* environment variable, which wins over the default.
+"""
 from __future__ import annotations
 
-import uvicorn
+import argparse
+import sys
+import typing
+from collections.abc import Sequence
+
+from pydantic import ValidationError
 
 from app.settings import Settings
 
+LOG_LEVELS = ("critical", "error", "warning", "info", "debug", "trace")  # uvicorn's
+OPTIONS = ("host", "port", "models_dir", "log_level", "torch_threads", "compute_slots", "rank_slots", "rank_wait_s",
+           "max_text_length", "max_values", "max_rank_chars")
 
-def main() -> None:
-    settings = Settings()
-    uvicorn.run("app.main:app", host=settings.host, port=settings.port, log_level=settings.log_level)
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="cellx", description="Serve Cell Explorer: the explorer page and its JSON API (/docs describes it).",
+        epilog="Each option can also be set with its environment variable (or in a .env file); the option wins.")
+    for name in OPTIONS:
+        field = Settings.model_fields[name]
+        env = f"CELLX_{name.upper()}"
+        kind = next((t for t in typing.get_args(field.annotation) if t is not type(None)), field.annotation)
+        extra = {"choices": LOG_LEVELS} if name == "log_level" else {}
+        default = "torch's own choice" if field.default is None else field.default
+        description = field.description.split("; default:")[0]
+        parser.add_argument(f"--{name.replace('_', '-')}", dest=name, type=kind, default=None,
+                            metavar=name.upper() if not extra else None,
+                            help=f"{description} (env {env}; default: {default})".replace("%", "%%"),
+                            **extra)
+    return parser
+
+
+def parse_settings(argv: Sequence[str] | None = None) -> Settings:
+    """The settings for these command-line arguments: the given options over the environment."""
+    parser = build_parser()
+    given = {name: value for name, value in vars(parser.parse_args(argv)).items() if value is not None}
+    try:
+        return Settings(**given)
+    except ValidationError as exc:  # an out-of-range value, e.g. --port 0, from an option or the environment
+        parser.error("; ".join(f"--{'-'.join(map(str, e['loc'])).replace('_', '-')}: {e['msg']}"
+                               for e in exc.errors()))
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    settings = parse_settings(argv)
+    import uvicorn  # only once the arguments are understood: --help starts nothing
+
+    from app.main import create_app
+
+    uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_level=settings.log_level)
 
 
 if __name__ == "__main__":
-    main()
+    main(sys.argv[1:])

@@ -7,9 +7,11 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
 
 log = logging.getLogger("cellx.errors")
 BODY_PARSE_ERROR = "There was an error parsing the body"
+METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE")
 
 
 class InputError(Exception):
@@ -32,6 +34,16 @@ def _describe(error: dict) -> str:
     return f"{location}: {error.get('msg')}" if location else str(error.get("msg"))
 
 
+def allowed_methods(request: Request) -> list[str]:
+    """Every method some route serves at this path. Starlette answers a 405 with the methods of the
+    first route whose path matched, which misses the others (GET and POST .../cells are two routes)."""
+    def serves(route, method: str) -> bool:
+        return route.matches({**request.scope, "method": method})[0] == Match.FULL
+
+    routes = [route for route in request.app.routes if not serves(route, "")]  # a mount takes any method
+    return [method for method in METHODS if any(serves(route, method) for route in routes)]
+
+
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(InputError)
     async def input_error(_: Request, exc: InputError) -> JSONResponse:
@@ -44,12 +56,17 @@ def install_error_handlers(app: FastAPI) -> None:
         return JSONResponse({"detail": detail, "errors": errors}, status_code=422)
 
     @app.exception_handler(StarletteHTTPException)
-    async def http_error(_: Request, exc: StarletteHTTPException) -> JSONResponse:
-        detail = str(exc.detail)
+    async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        detail, headers = str(exc.detail), dict(exc.headers or {})
         if exc.status_code == 400 and detail == BODY_PARSE_ERROR:
             # FastAPI's wording for a body it could not decode, e.g. bytes that are not UTF-8
             detail = "request body could not be decoded: send UTF-8 encoded JSON"
-        return JSONResponse({"detail": detail}, status_code=exc.status_code, headers=exc.headers)
+        elif exc.status_code == 404 and detail == "Not Found":
+            detail = f"no such path: {request.url.path}; the API is listed at /docs"
+        elif exc.status_code == 405 and (methods := allowed_methods(request)):
+            headers["Allow"] = ", ".join(methods)
+            detail = f"method {request.method} is not allowed on {request.url.path}; allowed: {headers['Allow']}"
+        return JSONResponse({"detail": detail}, status_code=exc.status_code, headers=headers)
 
     @app.exception_handler(Exception)
     async def unexpected_error(request: Request, exc: Exception) -> JSONResponse:

@@ -11,6 +11,7 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.staticfiles import StaticFiles
 
 from app.api import activations, cells, docs, health, models, pages, sample
+from app.engine.snapshots import SnapshotCache
 from app.errors import install_error_handlers
 from app.registry import ModelRegistry
 from app.security import SecurityHeadersMiddleware
@@ -37,8 +38,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app = FastAPI(title="Cell Explorer", version="0.1.0", description=DESCRIPTION, lifespan=lifespan,
                   docs_url=None, redoc_url=None)
     app.state.settings = settings
-    app.state.compute_slots = threading.BoundedSemaphore(settings.compute_slots)  # see app/concurrency.py
-    app.state.rank_slots = threading.BoundedSemaphore(settings.rank_slots)  # bounds memory, not just CPU
+    app.state.compute_slots = threading.BoundedSemaphore(settings.compute_slots)  # why: app/api/deps.py
+    app.state.rank_slots = threading.BoundedSemaphore(settings.rank_slots)
+    app.state.snapshot_cache = SnapshotCache(settings.snapshot_cache)
     app.state.registry = ModelRegistry()  # replaced in the lifespan
     app.add_middleware(SecurityHeadersMiddleware)
     install_error_handlers(app)

@@ -5,8 +5,6 @@ import logging
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from fastapi import Request
-
 from app.cells.store import CellStore, load_store
 from app.engine.checkpoint import CheckpointError, LoadedModel, load_model_dir
 
@@ -45,7 +43,3 @@ class ModelRegistry:
     def names(self) -> list[str]:
         return list(self.models)
 
-
-def get_registry(request: Request) -> ModelRegistry:
-    """Dependency: the registry loaded in the app's lifespan."""
-    return request.app.state.registry

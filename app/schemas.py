@@ -1,15 +1,27 @@
 """Pydantic schemas for every request and response of the JSON API."""
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field
+from typing import Annotated, Any
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
 STATE_HELP = ('Short state name within the layer: "h" (every architecture), "c" (LSTM cell state), '
               '"gates.i", "gates.f", "gates.g", "gates.o" (LSTM) or "gates.r", "gates.z", "gates.n" (GRU). '
               'Default: "c" for an LSTM, "h" otherwise.')
 
 
-class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", protected_namespaces=())
+def _integral(value: Any) -> Any:
+    # JSON Schema counts 8.0 as an integer, and json.loads reads it as a float
+    return int(value) if isinstance(value, float) and value.is_integer() else value
+
+
+Integer = Annotated[int, BeforeValidator(_integral)]  # a whole JSON number; never a bool or a string
+
+
+class RequestModel(BaseModel):
+    """A request body as documented: no unknown fields and no coercion (a bool is not an integer, an integer
+    is not a bool, a string is not a number); an integer is still a valid number, and 8.0 a valid Integer."""
+    model_config = ConfigDict(extra="forbid", strict=True, protected_namespaces=())
 
 
 class ModelSummary(BaseModel):
@@ -26,6 +38,8 @@ class ModelSummary(BaseModel):
     test_bpc: float | None = Field(description="Bits per character on the held-out test split")
     ngram_test_bpc: float | None = Field(description="Kneser-Ney n-gram baseline's bits per character, same split")
     has_cells: bool = Field(description="Whether a stored cell analysis (GET /api/models/{name}/cells) exists")
+    snapshots: list[int] = Field(description="Training steps whose weights were kept (valid for `snapshot` in "
+                                 "requests); empty for a model trained without --snapshots", examples=[[0, 25, 1430, 9000]])
 
 
 class ModelDetail(ModelSummary):
@@ -35,11 +49,11 @@ class ModelDetail(ModelSummary):
     results: dict = Field(description="Losses in bits per character, model and n-gram baseline")
 
 
-class Selection(Strict):
-    layer: int | None = Field(None, description="0-based layer index; default: the last layer", examples=[1])
+class Selection(RequestModel):
+    layer: Integer | None = Field(None, description="0-based layer index; default: the last layer", examples=[1])
     state: str | None = Field(None, description=STATE_HELP, examples=["c"])
-    units: list[int] | None = Field(None, max_length=4096, description="0-based unit indices; null for all units",
-                                    examples=[[0, 1, 2]])
+    units: list[Integer] | None = Field(None, max_length=4096, description="0-based unit indices; null for all "
+                                        "units", examples=[[0, 1, 2]])
 
 
 class ActivationsRequest(Selection):
@@ -47,8 +61,10 @@ class ActivationsRequest(Selection):
     text: str = Field(min_length=1, description="Text to run through the model; every character counts, "
                       "whitespace included. Characters outside the vocabulary are reported in `unknown`.",
                       examples=['"I am quite sure," said she, "that it is so."\n'])
-    topk: int = Field(0, ge=0, le=10, description="Number of next-character predictions per position (0-10)")
+    topk: Integer = Field(0, ge=0, le=10, description="Number of next-character predictions per position (0-10)")
     bits: bool = Field(True, description="Include per-character surprisal of the next character (runs every layer)")
+    snapshot: Integer | None = Field(None, ge=0, description="A training step from the model's `snapshots`: compute "
+                                     "with the weights of that step instead of the final ones (default: final)")
 
 
 class Prediction(BaseModel):
@@ -74,9 +90,13 @@ class SampleRequest(Selection):
     model: str = Field(description="Model name", examples=["austen-lstm"])
     prime: str = Field("", max_length=10_000, description="Text read before generating (may be empty)",
                        examples=['"My dear ' ])
-    length: int = Field(200, ge=1, le=5000, description="Characters to generate (1-5,000)")
+    length: Integer = Field(200, ge=1, le=5000, description="Characters to generate (1-5,000)")
     temperature: float = Field(1.0, gt=0, le=10, description="Softmax temperature, > 0; lower is more conservative")
-    seed: int = Field(0, ge=0, le=2**63 - 1, description="Random seed; the same seed gives the same text")
+    # the largest integer a JSON number keeps exactly in a browser (Number.MAX_SAFE_INTEGER)
+    seed: Integer = Field(0, ge=0, le=2**53 - 1, description="Random seed (0 to 2^53 - 1); the same seed gives the "
+                      "same text")
+    snapshot: Integer | None = Field(None, ge=0, description="A training step from the model's `snapshots`: compute "
+                                     "with the weights of that step instead of the final ones (default: final)")
 
 
 class HealthResponse(BaseModel):
@@ -118,13 +138,13 @@ class ProbeEntry(BaseModel):
     best_unit_score: float = Field(description="That unit's score on the second half, to compare with `score`")
 
 
-class RankRequest(Strict):
+class RankRequest(RequestModel):
     hypothesis: str | None = Field(None, description="A built-in hypothesis id (see GET /api/hypotheses)",
                                    examples=["inside_double_quotes"])
     regex: str | None = Field(None, max_length=1000, description="A regular expression: characters inside a match "
                               "are 1, others 0; evaluated with a time limit", examples=['"[^"]*"'])
     text: str | None = Field(None, min_length=1, description="Text to rank on; default: the model's held-out sample")
-    limit: int = Field(10, ge=1, le=100, description="How many units to return, best first")
+    limit: Integer = Field(10, ge=1, le=100, description="How many units to return, best first")
 
 
 class Example(BaseModel):
@@ -170,3 +190,51 @@ class SaturationResponse(BaseModel):
     model: str
     sample_chars: int
     gates: list[GateSaturation]
+
+
+class SnapshotInfo(BaseModel):
+    step: int = Field(description="Training step", examples=[1430])
+    chars_seen: int = Field(description="Training characters read by then (steps x streams x characters per chunk)")
+    val_bpc: float = Field(description="Validation bits per character at that step")
+
+
+class SnapshotList(BaseModel):
+    model: str
+    snapshots: list[SnapshotInfo] = Field(description="By step; empty for a model trained without --snapshots")
+
+
+class TimelineFinalUnit(BaseModel):
+    layer: int
+    state: str
+    unit: int
+    sign: int = Field(description="+1: high on the hypothesis's characters, -1: low")
+
+
+class TimelineUnit(TimelineFinalUnit):
+    score: float = Field(description="Exact AUROC (max(AUROC, 1 - AUROC)) or |r|")
+
+
+class TimelineEmergence(BaseModel):
+    step: int = Field(description="First snapshot at which some unit reached the threshold")
+    layer: int
+    state: str
+    unit: int
+    is_final_unit: bool = Field(description="Whether that unit is the final model's best unit")
+
+
+class TimelineHypothesis(BaseModel):
+    name: str
+    metric: str = Field(description='"auroc" or "pearson"')
+    final_unit: TimelineFinalUnit = Field(description="The final model's best unit (from its cell analysis)")
+    best: list[TimelineUnit] = Field(description="Per snapshot: the best unit then and its exact score")
+    final_unit_score: list[float] = Field(description="Per snapshot: the final unit's score, read with its final sign")
+    emerged: TimelineEmergence | None
+    final_unit_emerged: int | None = Field(description="First step at which the final unit reached the threshold")
+
+
+class Timeline(BaseModel):
+    model: str
+    sample_sha256: str = Field(description="sha256 of the held-out sample every snapshot was ranked on")
+    thresholds: dict[str, float] = Field(description="What counts as a cell: AUROC and |r| thresholds")
+    snapshots: list[SnapshotInfo]
+    hypotheses: list[TimelineHypothesis]

@@ -1,13 +1,13 @@
 import pytest
 
-from app.cells.features import FEATURES
+from app.cells.hypotheses import HYPOTHESES
 from tests.api_fixtures import SAMPLE, client, models_dir  # noqa: F401 (fixtures)
 
 
 def test_hypotheses_list_every_builtin_feature(client):
     listed = client.get("/api/hypotheses").json()
-    assert [h["name"] for h in listed] == list(FEATURES)
-    assert all(h["kind"] in ("binary", "numeric") and h["description"] for h in listed)
+    assert [h["name"] for h in listed] == list(HYPOTHESES)
+    assert all(h["value_type"] in ("binary", "numeric") and h["description"] for h in listed)
 
 
 def test_stored_ranking_is_best_first_within_each_hypothesis(client):

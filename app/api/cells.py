@@ -1,21 +1,23 @@
 """Automatically found cells: stored rankings, ranking on the fly, unit reports, gate saturation."""
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends, Query, Request
+from typing import Annotated
 
+from fastapi import APIRouter, Query
+
+from app.api.deps import RankSlotDep, RegistryDep, SettingsDep
+from app.api.responses import BODY, errors
 from app.cells.hypotheses import HYPOTHESES
-from app.errors import InputError
-from app.registry import ModelRegistry, get_registry
-from app.schemas import (CellEntry, ErrorResponse, HypothesisInfo, ProbeEntry, RankRequest, SaturationResponse,
-                         UnitReport)
+from app.schemas import CellEntry, HypothesisInfo, ProbeEntry, RankRequest, SaturationResponse, UnitReport
 from app.services.cells import (find_store, rank_on_the_fly, saturation_report, stored_cells, stored_probes,
                                 unit_report)
 from app.services.selection import find_model
-from app.settings import Settings, get_settings
 
 router = APIRouter(prefix="/api", tags=["cells"])
-ERRORS = {404: {"model": ErrorResponse}, 413: {"model": ErrorResponse}, 422: {"model": ErrorResponse},
-          503: {"model": ErrorResponse, "description": "Every ranking slot is busy"}}
+NO_ANALYSIS = (404, "Unknown model (the message names the available ones), or a model without a stored cell "
+                    "analysis (the message says how to build it)")
+STORED = errors(NO_ANALYSIS, 422)
+OnlyHypothesis = Annotated[str | None, Query(description="Only this hypothesis")]
 
 
 @router.get("/hypotheses", response_model=list[HypothesisInfo], summary="The built-in hypotheses units are scored against")
@@ -24,18 +26,17 @@ def hypotheses() -> list[dict]:
 
 
 @router.get("/models/{name}/cells", response_model=list[CellEntry], response_model_exclude_none=True,
-            responses=ERRORS, summary="The stored ranking: the best units for each hypothesis, best first")
-def get_cells(name: str, hypothesis: str | None = Query(None, description="Only this hypothesis"),
-              limit: int | None = Query(None, ge=1, le=100, description="At most this many units per hypothesis"),
-              registry: ModelRegistry = Depends(get_registry)) -> list[dict]:
+            responses=STORED, summary="The stored ranking: the best units for each hypothesis, best first")
+def get_cells(name: str, registry: RegistryDep, hypothesis: OnlyHypothesis = None,
+              limit: Annotated[int | None, Query(ge=1, le=100, description="At most this many units per hypothesis")]
+              = None) -> list[dict]:
     find_model(registry, name)
     return stored_cells(find_store(registry, name), hypothesis, limit)
 
 
-@router.get("/models/{name}/probes", response_model=list[ProbeEntry], responses=ERRORS,
+@router.get("/models/{name}/probes", response_model=list[ProbeEntry], responses=STORED,
             summary="Linear probes: how well all units of each layer and state together predict each hypothesis")
-def get_probes(name: str, hypothesis: str | None = Query(None, description="Only this hypothesis"),
-               registry: ModelRegistry = Depends(get_registry)) -> list[dict]:
+def get_probes(name: str, registry: RegistryDep, hypothesis: OnlyHypothesis = None) -> list[dict]:
     """When no single unit matches a hypothesis, the model may still carry it spread over many
     units. For every layer and state, a ridge regression from all its units to the hypothesis is
     fitted on the first half of the held-out sample and scored on the second half, beside the best
@@ -45,28 +46,25 @@ def get_probes(name: str, hypothesis: str | None = Query(None, description="Only
 
 
 @router.post("/models/{name}/cells", response_model=list[CellEntry], response_model_exclude_none=True,
-             responses=ERRORS, summary="Rank every unit against one hypothesis or regular expression, now")
-def post_cells(name: str, request: RankRequest, http_request: Request, registry: ModelRegistry = Depends(get_registry),
-               settings: Settings = Depends(get_settings)) -> list[dict]:
+             responses=errors(*BODY, 404, (413, "Ranking text longer than the limit; the message gives the limit"),
+                              (503, "Every ranking slot stayed busy for the configured wait; try again shortly")),
+             summary="Rank every unit against one hypothesis or regular expression, now")
+def post_cells(name: str, request: RankRequest, registry: RegistryDep, settings: SettingsDep,
+               rank_slot: RankSlotDep) -> list[dict]:
     loaded = find_model(registry, name)
-    slots = http_request.app.state.rank_slots
-    if not slots.acquire(timeout=settings.rank_wait_s):
-        raise InputError(503, f"busy: {settings.rank_slots} ranking(s) already running; try again shortly")
-    try:
+    with rank_slot:
         return rank_on_the_fly(loaded, registry.cells.get(name), request, settings.max_rank_chars)
-    finally:
-        slots.release()
 
 
-@router.get("/models/{name}/units/{layer}/{state}/{unit}", response_model=UnitReport, responses=ERRORS,
+@router.get("/models/{name}/units/{layer}/{state}/{unit}", response_model=UnitReport, responses=STORED,
             summary="One unit: its scores against every hypothesis, top examples, gate saturation")
-def get_unit(name: str, layer: int, state: str, unit: int, registry: ModelRegistry = Depends(get_registry)) -> dict:
+def get_unit(name: str, layer: int, state: str, unit: int, registry: RegistryDep) -> dict:
     loaded = find_model(registry, name)
     return unit_report(loaded, find_store(registry, name), layer, state, unit)
 
 
-@router.get("/models/{name}/saturation", response_model=SaturationResponse, responses=ERRORS,
+@router.get("/models/{name}/saturation", response_model=SaturationResponse, responses=STORED,
             summary="Left (< 0.1) and right (> 0.9) saturation of every sigmoid gate unit on the sample")
-def get_saturation(name: str, registry: ModelRegistry = Depends(get_registry)) -> dict:
+def get_saturation(name: str, registry: RegistryDep) -> dict:
     loaded = find_model(registry, name)
     return saturation_report(loaded, find_store(registry, name))

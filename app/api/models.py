@@ -1,38 +1,39 @@
 """Listing the served models and describing one."""
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter
 
-from app.engine.checkpoint import LoadedModel
-from app.registry import ModelRegistry, get_registry
-from app.schemas import ErrorResponse, ModelDetail, ModelSummary
-from app.services.selection import find_model, short_state_names
+from app.api.deps import RegistryDep
+from app.api.responses import errors
+from app.schemas import ModelDetail, ModelSummary, SnapshotList, Timeline
+from app.services.models import describe, summarize
+from app.services.snapshots import snapshot_list, timeline_of
+from app.services.selection import find_model
 
 router = APIRouter(prefix="/api/models", tags=["models"])
 
 
-def summarize(loaded: LoadedModel, registry: ModelRegistry) -> dict:
-    cfg = loaded.model.config
-    results = loaded.config.get("results", {})
-    return {
-        "name": loaded.name, "arch": cfg.arch, "layers": cfg.n_layers, "hidden_size": cfg.hidden_size,
-        "vocab_size": cfg.vocab_size, "parameters": loaded.model.num_parameters(),
-        "input": f"embedding:{cfg.embedding_size}" if cfg.embedding_size else "one-hot",
-        "states": short_state_names(loaded), "corpus": loaded.config.get("corpus", {}).get("name", "unknown"),
-        "test_bpc": results.get("test_bpc"), "ngram_test_bpc": results.get("ngram", {}).get("test_bpc"),
-        "has_cells": loaded.name in registry.cells,
-    }
-
-
 @router.get("", response_model=list[ModelSummary], summary="List the served models")
-def list_models(registry: ModelRegistry = Depends(get_registry)) -> list[dict]:
+def list_models(registry: RegistryDep) -> list[dict]:
     return [summarize(loaded, registry) for loaded in registry.models.values()]
 
 
-@router.get("/{name}", response_model=ModelDetail, responses={404: {"model": ErrorResponse}},
+@router.get("/{name}", response_model=ModelDetail, responses=errors(404, 422),
             summary="One model: architecture, vocabulary, training details, losses and model card")
-def get_model(name: str, registry: ModelRegistry = Depends(get_registry)) -> dict:
-    loaded = find_model(registry, name)
-    training = {k: v for k, v in loaded.config.get("training", {}).items() if k != "history"}
-    return {**summarize(loaded, registry), "vocab": list(loaded.vocab.chars), "card": loaded.card, "training": training,
-            "results": loaded.config.get("results", {})}
+def get_model(name: str, registry: RegistryDep) -> dict:
+    return describe(find_model(registry, name), registry)
+
+
+@router.get("/{name}/snapshots", response_model=SnapshotList,
+            responses=errors(404, 422, (503, "The model's snapshot index cannot be read")),
+            summary="The training steps whose weights the model kept, with characters seen and validation bits/char")
+def get_snapshots(name: str, registry: RegistryDep) -> dict:
+    return snapshot_list(find_model(registry, name))
+
+
+@router.get("/{name}/timeline", response_model=Timeline,
+            responses=errors((404, "Unknown model, or a model without a timeline; the message says which and how to "
+                                   "build one"), 422, (503, "The model's snapshot index cannot be read")),
+            summary="Every hypothesis's best unit and the final unit's score at each training snapshot")
+def get_timeline(name: str, registry: RegistryDep) -> dict:
+    return timeline_of(find_model(registry, name))

@@ -61,14 +61,14 @@ def _top_predictions(probs: torch.Tensor, loaded: LoadedModel, k: int) -> list[l
             for row_p, row_i in zip(p.tolist(), idx.tolist())]
 
 
-def activation_chunks(loaded: LoadedModel, encoded: Encoded, sel: ResolvedSelection, topk: int,
-                      with_bits: bool, turn: AbstractContextManager = nullcontext()) -> Iterator[Chunk]:
-    """`turn` is held around each chunk's model computation (the app's compute slots)."""
+def activation_chunks(loaded: LoadedModel, encoded: Encoded, sel: ResolvedSelection, topk: int, with_bits: bool,
+                      compute_slot: AbstractContextManager = nullcontext()) -> Iterator[Chunk]:
+    """`compute_slot` is held around each chunk's model computation, so that requests share the cores."""
     ids = torch.from_numpy(encoded.ids)
     need_logits = topk > 0 or with_bits
     state = None
     for start, end in chunk_bounds(len(ids)):
-        with turn:
+        with compute_slot:
             result = capture(loaded.model, ids[start:end], [sel.name], sel.units, state,
                              with_logits=need_logits, with_final_state=True)
         state = result.final_state
@@ -88,10 +88,10 @@ def activation_chunks(loaded: LoadedModel, encoded: Encoded, sel: ResolvedSelect
 
 
 def collect(loaded: LoadedModel, text: str, sel: ResolvedSelection, topk: int, with_bits: bool,
-            turn: AbstractContextManager = nullcontext()) -> dict:
+            compute_slot: AbstractContextManager = nullcontext()) -> dict:
     encoded = loaded.vocab.encode(text)
     values, top, bits = [], [], []
-    for chunk in activation_chunks(loaded, encoded, sel, topk, with_bits, turn):
+    for chunk in activation_chunks(loaded, encoded, sel, topk, with_bits, compute_slot):
         values.extend(chunk.values)
         top.extend(chunk.top or [])
         bits.extend(chunk.bits or [])
@@ -108,19 +108,19 @@ def metadata_line(loaded: LoadedModel, text_length: int, sel: ResolvedSelection,
 
 
 def ndjson_lines(loaded: LoadedModel, text: str, sel: ResolvedSelection, topk: int, with_bits: bool,
-                 turn: AbstractContextManager = nullcontext()) -> Iterator[str]:
+                 compute_slot: AbstractContextManager = nullcontext()) -> Iterator[str]:
     encoded = loaded.vocab.encode(text)
     yield metadata_line(loaded, len(text), sel, encoded.unknown)
     try:
-        yield from _character_lines(loaded, text, encoded, sel, topk, with_bits, turn)
+        yield from _character_lines(loaded, text, encoded, sel, topk, with_bits, compute_slot)
     except Exception as exc:  # the 200 status is already sent: tell the client in-band instead of cutting it off
         log.exception("stream for %s failed", loaded.name)
         yield json.dumps({"error": f"internal error while computing activations: {type(exc).__name__}"}) + "\n"
 
 
 def _character_lines(loaded: LoadedModel, text: str, encoded: Encoded, sel: ResolvedSelection, topk: int,
-                     with_bits: bool, turn: AbstractContextManager) -> Iterator[str]:
-    for chunk in activation_chunks(loaded, encoded, sel, topk, with_bits, turn):
+                     with_bits: bool, compute_slot: AbstractContextManager) -> Iterator[str]:
+    for chunk in activation_chunks(loaded, encoded, sel, topk, with_bits, compute_slot):
         lines = []
         for offset, row in enumerate(chunk.values):
             i = chunk.start + offset

@@ -26,6 +26,9 @@ export const listModels = () => cachedJson("/api/models");
 /** GET /api/models/{name}: architecture, vocabulary, training, losses and card. */
 export const modelDetail = (name) => cachedJson(modelUrl(name));
 
+/** GET /api/models/{name}/timeline: every hypothesis's best and final-unit score at each snapshot. */
+export const modelTimeline = (name) => cachedJson(`${modelUrl(name)}/timeline`);
+
 /** GET /api/hypotheses: [{name, value_type, description}]. */
 export const listHypotheses = () => cachedJson("/api/hypotheses");
 

@@ -6,7 +6,7 @@ import { appStore, currentModel } from "../store/app.js";
 import { clearError } from "../store/errors.js";
 import { streamSample } from "../api/client.js";
 import { isAbort } from "../api/http.js";
-import { appendLines, createRecord, snapshot } from "./stream-record.js";
+import { appendLines, createRecord, frozenView } from "./stream-record.js";
 import { ALL_UNITS_BUDGET } from "./text-stream.js";
 
 export function startSampleStream() {
@@ -30,11 +30,11 @@ export function startSampleStream() {
     const allUnits = wanted.length * summary.hidden_size <= ALL_UNITS_BUDGET;
     const request = { model: state.model, prime: wanted.prime, length: wanted.length,
       temperature: wanted.temperature, seed: wanted.seed, layer: state.layer, state: state.state,
-      units: allUnits ? null : [state.unit] };
+      units: allUnits ? null : [state.unit], snapshot: state.snapshot };
     const record = createRecord("sample", request);
     const mine = { serial: wanted.serial, controller: new AbortController() };
     running = mine;
-    appStore.set({ sampleView: snapshot(record), caret: null });
+    appStore.set({ sampleView: frozenView(record), caret: null });
     let phase = "done";
     try {
       await streamSample(request, {
@@ -42,7 +42,7 @@ export function startSampleStream() {
         onLines: (lines) => {
           if (running !== mine) return;
           appendLines(record, lines);
-          appStore.set({ sampleView: snapshot(record) });
+          appStore.set({ sampleView: frozenView(record) });
         },
       });
       clearError("sample");
@@ -57,6 +57,6 @@ export function startSampleStream() {
     }
     if (running !== mine) return;
     running = null;
-    appStore.set({ sampleView: snapshot(record, { phase }) });
+    appStore.set({ sampleView: frozenView(record, { phase }) });
   }
 }

@@ -1,7 +1,7 @@
 // A streamed text, as the page keeps it: the metadata line, then per character its text, its values
 // for the units asked for (kept per unit: one column each), its next-character predictions and
 // surprisal (the text) or its probability (a sample). Built by its stream only (text-stream.js,
-// sample-stream.js), which publishes frozen snapshots to the store; the arrays only ever grow.
+// sample-stream.js), which publishes frozen views of it to the store; the arrays only ever grow.
 
 let serials = 0;
 
@@ -42,7 +42,7 @@ export function appendLines(record, lines) {
 }
 
 /** What the store holds: a frozen copy of the record's fields (sharing its growing arrays). */
-export function snapshot(record, change = {}) {
+export function frozenView(record, change = {}) {
   Object.assign(record, change);
   return Object.freeze({ ...record, received: record.chars.length });
 }

@@ -8,7 +8,7 @@ import { clearError } from "../store/errors.js";
 import { streamActivations } from "../api/client.js";
 import { isAbort } from "../api/http.js";
 import { countCodePoints } from "../lib/chars.js";
-import { appendLines, createRecord, snapshot, unitColumn } from "./stream-record.js";
+import { appendLines, createRecord, frozenView, unitColumn } from "./stream-record.js";
 
 export const ALL_UNITS_BUDGET = 2_000_000; // cache every unit when characters x units is at most this
 const TYPE_DEBOUNCE_MS = 250;
@@ -25,7 +25,7 @@ export function startTextStream() {
   }
 
   appStore.subscribe((state, changed) => {
-    if (touches(changed, "model", "layer", "state")) {
+    if (touches(changed, "model", "layer", "state", "snapshot")) {
       analyse();
     } else if (changed.has("text")) {
       if (!state.textView || state.textView.request.text !== state.text) later(TYPE_DEBOUNCE_MS);
@@ -48,28 +48,28 @@ export function startTextStream() {
     }
     const allUnits = countCodePoints(state.text) * summary.hidden_size <= ALL_UNITS_BUDGET;
     const request = { model: state.model, text: state.text, layer: state.layer, state: state.state,
-      units: allUnits ? null : [state.unit], topk: TOPK, bits: true };
+      units: allUnits ? null : [state.unit], topk: TOPK, bits: true, snapshot: state.snapshot };
     const record = createRecord("text", request);
     const mine = new AbortController();
     controller = mine;
-    appStore.set({ textView: snapshot(record), caret: null });
+    appStore.set({ textView: frozenView(record), caret: null });
     try {
       await streamActivations(request, {
         signal: mine.signal,
         onLines: (lines) => {
           if (controller !== mine) return;
           appendLines(record, lines);
-          appStore.set({ textView: snapshot(record) });
+          appStore.set({ textView: frozenView(record) });
         },
       });
       if (!record.meta || record.chars.length < record.meta.length) {
         throw new Error(`the stream ended after ${record.chars.length} of ${record.meta ? record.meta.length : "?"} characters`);
       }
       clearError("text");
-      appStore.set({ textView: snapshot(record, { phase: "done" }) });
+      appStore.set({ textView: frozenView(record, { phase: "done" }) });
     } catch (error) {
       if (isAbort(error) || controller !== mine) return;
-      appStore.set({ textView: snapshot(record, { phase: "failed" }),
+      appStore.set({ textView: frozenView(record, { phase: "failed" }),
         error: { message: error.message || String(error), source: "text" } });
     } finally {
       if (controller === mine) controller = null;

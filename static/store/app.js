@@ -9,6 +9,7 @@ export const appStore = writable({
   layer: 0,
   state: "h",
   unit: 0,
+  snapshot: null, // the training step whose weights compute everything shown (null: the final model)
   autoContrast: false, // colour by the unit's own range in the text instead of the fixed scale
   text: "", // the Text box
   heatUnits: "", // the heatmap's unit list as typed ("" = the first 32)

@@ -22,7 +22,7 @@ export function selectionPatch(state, change) {
       return { patch, error: `unknown model ${JSON.stringify(change.model)}; available: ${names}` };
     }
     summary = next;
-    Object.assign(patch, { model: next.name, layer: next.layers - 1, state: defaultState(next),
+    Object.assign(patch, { model: next.name, snapshot: null, layer: next.layers - 1, state: defaultState(next),
       unit: Math.min(state.unit, next.hidden_size - 1) });
   }
   if (!summary) return { patch, error };

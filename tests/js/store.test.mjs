@@ -72,9 +72,13 @@ const AT_AUSTEN = { models: MODELS, model: "austen-lstm", layer: 1, state: "c", 
 
 test("a new model starts on its top layer and default state and keeps the unit where it exists", () => {
   assert.deepEqual(selectionPatch(AT_AUSTEN, { model: "tiny-gru" }).patch,
-    { model: "tiny-gru", layer: 0, state: "h", unit: 11 });
+    { model: "tiny-gru", snapshot: null, layer: 0, state: "h", unit: 11 });
   assert.deepEqual(selectionPatch({ ...AT_AUSTEN, unit: 5 }, { model: "tiny-gru", state: "gates.z", unit: 7 }).patch,
-    { model: "tiny-gru", layer: 0, state: "gates.z", unit: 7 });
+    { model: "tiny-gru", snapshot: null, layer: 0, state: "gates.z", unit: 7 });
+});
+
+test("a new model starts from its final weights, not the step chosen on the last one", () => {
+  assert.equal(selectionPatch({ ...AT_AUSTEN, snapshot: 1430 }, { model: "tiny-gru" }).patch.snapshot, null);
 });
 
 test("numbers are clamped to the model, names checked against it", () => {

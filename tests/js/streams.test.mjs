@@ -3,7 +3,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { StreamError, parseLines } from "../../static/api/http.js";
-import { appendLines, createRecord, snapshot, unitColumn } from "../../static/explorer/stream-record.js";
+import { appendLines, createRecord, frozenView, unitColumn } from "../../static/explorer/stream-record.js";
 import { runSliced } from "../../static/lib/slices.js";
 
 test("complete lines are parsed, the unfinished rest is kept", () => {
@@ -22,7 +22,7 @@ test("a record keeps one column per unit", () => {
   appendLines(record, [{ model: "m", layer: 1, state: "c", units: [3, 5], length: 2, unknown: [1] },
     { i: 0, char: "a", values: [0.1, 0.2], top: [], bits: 1.5 }]);
   appendLines(record, [{ i: 1, char: "b", values: [0.3, 0.4], top: [], bits: null }]);
-  const view = snapshot(record, { phase: "done" });
+  const view = frozenView(record, { phase: "done" });
   assert.equal(view.received, 2);
   assert.deepEqual(unitColumn(view, 5), [0.2, 0.4]);
   assert.equal(unitColumn(view, 4), null);
