@@ -5,7 +5,7 @@ import { appStore } from "../store/app.js";
 import { stepUnit } from "../store/selection.js";
 
 const STEPS = { ArrowRight: 1, ArrowUp: 1, ArrowLeft: -1, ArrowDown: -1 };
-const NOT_TEXT_ENTRY = new Set(["checkbox", "radio", "button", "submit", "range"]);
+const NOT_TEXT_ENTRY = new Set(["checkbox", "radio", "button", "submit"]); // a range slider keeps its arrows
 
 function isTextEntry(node) {
   if (!(node instanceof HTMLElement)) return false;

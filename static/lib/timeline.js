@@ -39,10 +39,16 @@ export function emergenceSentence(entry, thresholds) {
   return `${sentence}.`;
 }
 
-/** Hypotheses worth plotting first: those some unit learnt (highest final score first), then the rest. */
+/**
+ * Hypotheses worth plotting first: those a unit learnt during training (highest final score first), then
+ * those some unit already tracked at the first snapshot (a random projection of the current character
+ * separates characters), then those no unit ever tracked.
+ */
 export function orderedEntries(timeline) {
+  const first = timeline.snapshots && timeline.snapshots.length ? timeline.snapshots[0].step : 0;
+  const group = (entry) => (!entry.emerged ? 2 : entry.emerged.step > first ? 0 : 1);
   const last = (entry) => entry.best[entry.best.length - 1].score;
-  return [...timeline.hypotheses].sort((a, b) => (!!b.emerged - !!a.emerged) || last(b) - last(a));
+  return [...timeline.hypotheses].sort((a, b) => group(a) - group(b) || last(b) - last(a));
 }
 
 /** Plotly's log axis cannot show step 0: it is drawn at step 1 (the hover text says 0). */

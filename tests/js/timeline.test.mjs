@@ -48,9 +48,10 @@ test("a hypothesis nothing learnt says so", () => {
     "paren_depth: no unit reached AUROC 0.9 in any snapshot.");
 });
 
-test("learnt hypotheses come first, best final score first", () => {
-  const timeline = { hypotheses: [entry("a", null, 0.99), entry("b", { step: 1 }, 0.8), entry("c", { step: 2 }, 0.95)] };
-  assert.deepEqual(orderedEntries(timeline).map((e) => e.name), ["c", "b", "a"]);
+test("hypotheses learnt during training come first, then those present at the start, then the rest", () => {
+  const timeline = { snapshots: [{ step: 0 }], hypotheses: [entry("never", null, 0.99), entry("at-start", { step: 0 }, 1.0),
+    entry("weaker", { step: 1 }, 0.8), entry("stronger", { step: 2 }, 0.95)] };
+  assert.deepEqual(orderedEntries(timeline).map((e) => e.name), ["stronger", "weaker", "at-start", "never"]);
 });
 
 test("step 0 is drawn at step 1 on the log axis", () => {
