@@ -15,24 +15,19 @@ from pydantic import ValidationError
 from app.settings import Settings
 
 LOG_LEVELS = ("critical", "error", "warning", "info", "debug", "trace")  # uvicorn's
-OPTIONS = ("host", "port", "models_dir", "log_level", "torch_threads", "compute_slots", "rank_slots", "rank_wait_s",
-           "max_text_length", "max_values", "max_rank_chars")
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="cellx", description="Serve Cell Explorer: the explorer page and its JSON API (/docs describes it).",
         epilog="Each option can also be set with its environment variable (or in a .env file); the option wins.")
-    for name in OPTIONS:
-        field = Settings.model_fields[name]
+    for name, field in Settings.model_fields.items():  # every setting, so that a new one gets its option
         env = f"CELLX_{name.upper()}"
         kind = next((t for t in typing.get_args(field.annotation) if t is not type(None)), field.annotation)
         extra = {"choices": LOG_LEVELS} if name == "log_level" else {}
-        default = "torch's own choice" if field.default is None else field.default
-        description = field.description.split("; default:")[0]
+        default = "unset" if field.default is None else field.default
         parser.add_argument(f"--{name.replace('_', '-')}", dest=name, type=kind, default=None,
-                            metavar=name.upper() if not extra else None,
-                            help=f"{description} (env {env}; default: {default})".replace("%", "%%"),
+                            help=f"{field.description} (env {env}; default: {default})".replace("%", "%%"),
                             **extra)
     return parser
 

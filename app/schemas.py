@@ -39,7 +39,8 @@ class ModelSummary(BaseModel):
     ngram_test_bpc: float | None = Field(description="Kneser-Ney n-gram baseline's bits per character, same split")
     has_cells: bool = Field(description="Whether a stored cell analysis (GET /api/models/{name}/cells) exists")
     snapshots: list[int] = Field(description="Training steps whose weights were kept (valid for `snapshot` in "
-                                 "requests); empty for a model trained without --snapshots", examples=[[0, 25, 1430, 9000]])
+                                 "requests); empty for a model trained without --snapshots",
+                                 examples=[[0, 25, 1430, 9000]])
 
 
 class ModelDetail(ModelSummary):

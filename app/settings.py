@@ -24,5 +24,5 @@ class Settings(BaseSettings):
     snapshot_cache: int = Field(8, ge=1, description="Training snapshots kept loaded at once, over all models")
     rank_wait_s: float = Field(30.0, ge=0, description="How long a ranking waits for a free slot before a 503")
     log_level: str = Field("info", description="critical, error, warning, info, debug or trace")
-    torch_threads: int | None = Field(None, ge=1, description="torch intra-op threads; default: torch's own choice")
+    torch_threads: int | None = Field(None, ge=1, description="torch intra-op threads (unset: torch's own choice)")
 

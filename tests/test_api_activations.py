@@ -108,6 +108,14 @@ def test_first_streamed_line_arrives_before_the_last_character_is_computed(clien
     ({"model": "tiny-lstm", "text": "a", "units": "all"}, 422, "units"),
     ({"model": "tiny-lstm", "text": "a", "topk": 11}, 422, "topk"),
     ({"model": "tiny-lstm", "text": "a", "colour": "red"}, 422, "colour: unknown field"),
+    ({"model": "tiny-lstm", "text": "a", "bits": 0}, 422, "bits: Input should be a valid boolean"),
+    ({"model": "tiny-lstm", "text": "a", "bits": "true"}, 422, "bits: Input should be a valid boolean"),
+    ({"model": "tiny-lstm", "text": "a", "topk": True}, 422, "topk: Input should be a valid integer"),
+    ({"model": "tiny-lstm", "text": "a", "topk": "3"}, 422, "topk: Input should be a valid integer"),
+    ({"model": "tiny-lstm", "text": "a", "topk": 2.5}, 422, "topk: Input should be a valid integer"),
+    ({"model": "tiny-lstm", "text": "a", "layer": False}, 422, "layer: Input should be a valid integer"),
+    ({"model": "tiny-lstm", "text": "a", "units": [True]}, 422, "units.0: Input should be a valid integer"),
+    ({"model": "tiny-lstm", "text": "a", "state": 1}, 422, "state: Input should be a valid string"),
     ({"model": "tiny-lstm", "text": "a" * 60_001}, 413, "limit is 60,000"),
     ({"model": "tiny-lstm", "text": "a" * 50_000}, 413, "ask for fewer units"),
 ])
@@ -116,6 +124,12 @@ def test_bad_input_gets_a_clear_4xx(client, path, body, status, needle):
     response = client.post(path, json=body)
     assert response.status_code == status
     assert needle in response.json()["detail"]
+
+
+def test_a_whole_number_written_with_a_fraction_is_an_integer(client):
+    # JSON Schema counts 1.0 as an integer, so the documented contract accepts it
+    body = _post(client, layer=1.0, units=[3.0], topk=2.0).json()
+    assert (body["layer"], body["units"], len(body["predictions"][0])) == (1, [3], 2)
 
 
 def test_body_that_is_not_json_is_422(client):

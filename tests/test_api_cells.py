@@ -59,6 +59,9 @@ def test_ranking_a_builtin_hypothesis_on_user_text(client):
     ({"hypothesis": "telepathy"}, "unknown hypothesis"),
     ({"regex": "zzz_never"}, "cannot separate units"),
     ({"regex": "a" * 1001}, "regex"),
+    ({"regex": "a", "limit": True}, "limit: Input should be a valid integer"),
+    ({"regex": "a", "limit": "3"}, "limit: Input should be a valid integer"),
+    ({"regex": 1}, "regex: Input should be a valid string"),
 ])
 def test_bad_ranking_requests_get_a_clear_422(client, body, needle):
     response = client.post("/api/models/tiny-lstm/cells", json=body)
@@ -116,6 +119,34 @@ def test_ranking_waits_for_a_slot_and_then_answers_503(models_dir):
         app.state.rank_slots.release()
         free = c.post("/api/models/tiny-lstm/cells", json={"regex": "a"})
     assert busy.status_code == 503 and "busy" in busy.json()["detail"] and free.status_code == 200
+
+
+def test_a_busy_slot_does_not_delay_the_422_of_a_malformed_request(models_dir):
+    import time
+
+    from fastapi.testclient import TestClient
+
+    from app.main import create_app
+    from app.settings import Settings
+
+    app = create_app(Settings(models_dir=models_dir, rank_slots=1, rank_wait_s=5))
+    with TestClient(app) as c:
+        app.state.rank_slots.acquire()
+        try:
+            start = time.monotonic()
+            response = c.post("/api/models/tiny-lstm/cells", json={"regex": "a", "limit": 0})
+            elapsed = time.monotonic() - start
+        finally:
+            app.state.rank_slots.release()
+    assert response.status_code == 422 and elapsed < 2
+
+
+def test_a_method_not_served_lists_every_method_of_the_path(client):
+    response = client.options("/api/models/tiny-lstm/cells")
+    assert response.status_code == 405 and response.headers["allow"] == "GET, POST"
+    assert response.json()["detail"] == ("method OPTIONS is not allowed on /api/models/tiny-lstm/cells; "
+                                         "allowed: GET, POST")
+    assert client.delete("/api/activations").headers["allow"] == "POST"
 
 
 def test_probes_cover_every_state_best_first_within_each_hypothesis(client):

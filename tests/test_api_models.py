@@ -54,6 +54,26 @@ def test_openapi_documents_every_request_field(client):
     assert all(field.get("description") for field in schema.values())
 
 
+def test_openapi_documents_every_error_status_with_the_error_body(client):
+    paths = client.get("/openapi.json").json()["paths"]
+    for path, operations in paths.items():
+        for method, operation in operations.items():
+            errors = {code: r for code, r in operation["responses"].items() if code.startswith(("4", "5"))}
+            if method == "post":
+                assert {"400", "422"} <= set(errors), (method, path)
+            if "/{name}" in path or method == "post":
+                assert "404" in errors, (method, path)
+            for response in errors.values():
+                schema = response["content"]["application/json"]["schema"]
+                assert schema == {"$ref": "#/components/schemas/ErrorResponse"}, (method, path)
+
+
+def test_unknown_path_is_a_json_404_pointing_at_the_docs(client):
+    response = client.get("/api/nope")
+    assert response.status_code == 404 and response.json() == {"detail": "no such path: /api/nope; "
+                                                                         "the API is listed at /docs"}
+
+
 def test_plotly_is_served_locally(client):
     response = client.get("/vendor/plotly.min.js")
     assert response.status_code == 200 and b"plotly" in response.content[:2000].lower()

@@ -31,7 +31,18 @@ def test_same_seed_same_sample(client):
     ({"length": 5001}, "length"),
     ({"state": "gates.r"}, "valid states"),
     ({"model": "nope"}, "available models"),
+    ({"seed": False}, "seed: Input should be a valid integer"),
+    ({"seed": "3"}, "seed: Input should be a valid integer"),
+    ({"seed": 2**53}, "seed: Input should be less than or equal to 9007199254740991"),
+    ({"length": True}, "length: Input should be a valid integer"),
+    ({"temperature": "1"}, "temperature: Input should be a valid number"),
+    ({"temperature": True}, "temperature: Input should be a valid number"),
+    ({"prime": 5}, "prime: Input should be a valid string"),
 ])
 def test_bad_sample_requests_are_rejected(client, body, needle):
     response = _sample(client, **body)
     assert 400 <= response.status_code < 500 and needle in response.json()["detail"]
+
+
+def test_an_integer_is_a_valid_temperature_and_a_whole_float_a_valid_seed(client):
+    assert _sample(client, temperature=1, seed=3.0).text == _sample(client, temperature=1.0, seed=3).text

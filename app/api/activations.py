@@ -6,8 +6,8 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import StreamingResponse
 
 from app.api.deps import ComputeSlotDep, RegistryDep, SettingsDep, SnapshotCacheDep
-from app.engine.snapshots import SnapshotCache
 from app.api.responses import BODY, errors
+from app.engine.snapshots import SnapshotCache
 from app.registry import ModelRegistry
 from app.schemas import ActivationsRequest, ActivationsResponse
 from app.services.activations import check_size, collect, ndjson_lines
@@ -17,8 +17,9 @@ from app.settings import Settings
 
 router = APIRouter(prefix="/api/activations", tags=["activations"])
 
-ERRORS = errors(*BODY, 404, (503, "The requested snapshot's weights cannot be read"), (413, "Text longer than the limit, or more values (characters x units) than the "
-                              "limit; the message gives the limit"))
+ERRORS = errors(*BODY, 404, (413, "Text longer than the limit, or more values (characters x units) than the "
+                                  "limit; the message gives the limit"),
+                (503, "The requested snapshot's weights cannot be read"))
 
 
 def _prepare(request: ActivationsRequest, registry: ModelRegistry, settings: Settings, cache: SnapshotCache):

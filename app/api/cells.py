@@ -20,7 +20,8 @@ STORED = errors(NO_ANALYSIS, 422)
 OnlyHypothesis = Annotated[str | None, Query(description="Only this hypothesis")]
 
 
-@router.get("/hypotheses", response_model=list[HypothesisInfo], summary="The built-in hypotheses units are scored against")
+@router.get("/hypotheses", response_model=list[HypothesisInfo],
+            summary="The built-in hypotheses units are scored against")
 def hypotheses() -> list[dict]:
     return [{"name": h.name, "value_type": h.value_type, "description": h.description} for h in HYPOTHESES.values()]
 

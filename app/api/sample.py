@@ -14,9 +14,10 @@ from app.services.snapshots import model_at
 router = APIRouter(prefix="/api/sample", tags=["sampling"])
 
 
-@router.post("", responses={**errors(*BODY, 404, (503, "The requested snapshot's weights cannot be read")), 200: {"content": {"application/x-ndjson": {}},
-                            "description": "First line: metadata; then one line per generated character "
-                                           "{i, char, values, p}."}},
+@router.post("", responses={**errors(*BODY, 404, (503, "The requested snapshot's weights cannot be read")),
+                            200: {"content": {"application/x-ndjson": {}},
+                                  "description": "First line: metadata; then one line per generated character "
+                                                 "{i, char, values, p}."}},
              summary="Sample text and stream each character with its activations (NDJSON)")
 def sample_text(request: SampleRequest, registry: RegistryDep, compute_slot: ComputeSlotDep,
                 cache: SnapshotCacheDep) -> StreamingResponse:
