@@ -15,17 +15,22 @@ from app.engine.vocab import Vocabulary
 SAMPLE = (TINY_TEXT * 12)[:1500]
 
 
+def save_tiny_model(directory: Path, arch: str, hidden: int = 8, analysed: bool = False) -> Path:
+    """A 2-layer model on TINY_TEXT's characters; an `analysed` one gets a stored cell analysis of SAMPLE."""
+    vocab = Vocabulary.from_text(TINY_TEXT)
+    extra = {"corpus": {"name": "tiny"}, "results": {"test_bpc": 3.5, "ngram": {"test_bpc": 3.9}}}
+    save_model_dir(directory, make_model(arch, vocab.size, layers=2, hidden=hidden), vocab, extra,
+                   card=f"# {directory.name}\n")
+    if analysed:
+        (directory / "sample.txt").write_text(SAMPLE)
+        build(directory, corpus_root=directory.parent, sample_chars=0, resample=False, top=5, k=4)
+    return directory
+
+
 def build_models_dir(root: Path, analysed: tuple[str, ...] = ("lstm", "gru")) -> Path:
     """tiny-lstm, tiny-gru and tiny-rnn; the `analysed` ones get a stored cell analysis of SAMPLE."""
-    vocab = Vocabulary.from_text(TINY_TEXT)
     for arch in ("lstm", "gru", "rnn"):
-        extra = {"corpus": {"name": "tiny"}, "results": {"test_bpc": 3.5, "ngram": {"test_bpc": 3.9}}}
-        directory = root / f"tiny-{arch}"
-        save_model_dir(directory, make_model(arch, vocab.size, layers=2, hidden=8), vocab, extra,
-                       card=f"# tiny-{arch}\n")
-        if arch in analysed:
-            (directory / "sample.txt").write_text(SAMPLE)
-            build(directory, corpus_root=root, sample_chars=0, resample=False, top=5, k=4)
+        save_tiny_model(root / f"tiny-{arch}", arch, analysed=arch in analysed)
     return root
 
 
