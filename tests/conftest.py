@@ -48,3 +48,28 @@ def make_model(arch: str, vocab_size: int, layers: int = 2, hidden: int = 8, emb
 def random_text(n: int, alphabet: str = TINY_TEXT, seed: int = 0) -> str:
     rng = random.Random(seed)
     return "".join(rng.choice(alphabet) for _ in range(n))
+
+
+def train_with_snapshots(root: Path, name: str = "tiny-trained") -> Path:
+    """A 1x8 LSTM trained 24 steps on TINY_TEXT with 4 snapshots, its cell analysis and its timeline."""
+    from app.cells.build import build
+    from app.cells.timeline import build_timeline
+    from app.engine.training import TrainConfig, Trainer
+
+    corpus = root / "corpus.txt"
+    corpus.write_text(TINY_TEXT * 40)
+    cfg = TrainConfig(name=name, corpus=[str(corpus)], out_dir=str(root / "models"),
+                      resume_dir=str(root / "checkpoints"), n_layers=1, hidden_size=8, batch_size=4, seq_len=16,
+                      max_steps=24, eval_every=8, save_every=100, warmup_steps=2, snapshots=4, device="cpu", threads=1)
+    trainer = Trainer(cfg)
+    trainer.run()
+    (trainer.out_dir / "sample.txt").write_text(TINY_TEXT * 6)
+    build(trainer.out_dir, corpus_root=root, sample_chars=0, resample=False, top=3, k=4)
+    build_timeline(trainer.out_dir)
+    return trainer.out_dir
+
+
+@pytest.fixture(scope="session")
+def trained_dir(tmp_path_factory) -> Path:
+    """Read-only: tests that change a model copy it first."""
+    return train_with_snapshots(tmp_path_factory.mktemp("trained"))

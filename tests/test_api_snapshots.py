@@ -4,15 +4,12 @@ import json
 import pytest
 from fastapi.testclient import TestClient
 
-from app.cells.build import build
-from app.cells.timeline import build_timeline
 from app.engine.checkpoint import save_model_dir
 from app.engine.snapshots import snapshot_steps
-from app.engine.training import TrainConfig, Trainer
 from app.engine.vocab import Vocabulary
 from app.main import create_app
 from app.settings import Settings
-from tests.conftest import TINY_TEXT, make_model
+from tests.conftest import TINY_TEXT, make_model, train_with_snapshots
 
 TEXT = 'She said, "It is so."\n'
 
@@ -20,16 +17,7 @@ TEXT = 'She said, "It is so."\n'
 @pytest.fixture(scope="module")
 def models_dir(tmp_path_factory):
     root = tmp_path_factory.mktemp("snapshot-models")
-    corpus = root / "corpus.txt"
-    corpus.write_text(TINY_TEXT * 40)
-    cfg = TrainConfig(name="tiny-trained", corpus=[str(corpus)], out_dir=str(root / "models"),
-                      resume_dir=str(root / "checkpoints"), n_layers=1, hidden_size=8, batch_size=4, seq_len=16,
-                      max_steps=24, eval_every=8, save_every=100, warmup_steps=2, snapshots=4, device="cpu", threads=1)
-    trainer = Trainer(cfg)
-    trainer.run()
-    (trainer.out_dir / "sample.txt").write_text(TINY_TEXT * 6)
-    build(trainer.out_dir, corpus_root=root, sample_chars=0, resample=False, top=3, k=4)
-    build_timeline(trainer.out_dir)
+    train_with_snapshots(root)
     vocab = Vocabulary.from_text(TINY_TEXT)
     save_model_dir(root / "models" / "tiny-plain", make_model("gru", vocab.size, layers=1, hidden=8), vocab)
     return root / "models"

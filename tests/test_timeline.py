@@ -3,31 +3,13 @@ import json
 
 import pytest
 
-from app.cells.build import build
 from app.cells.timeline import TIMELINE_FILE, build_timeline
 from app.engine.snapshots import read_index
-from app.engine.training import TrainConfig, Trainer
-from tests.conftest import TINY_TEXT
-
-
-@pytest.fixture(scope="module")
-def trained_dir(tmp_path_factory):
-    root = tmp_path_factory.mktemp("timeline")
-    corpus = root / "corpus.txt"
-    corpus.write_text(TINY_TEXT * 40)
-    cfg = TrainConfig(name="tiny", corpus=[str(corpus)], out_dir=str(root / "models"),
-                      resume_dir=str(root / "checkpoints"), n_layers=1, hidden_size=8, batch_size=4, seq_len=16,
-                      max_steps=24, eval_every=8, save_every=100, warmup_steps=2, snapshots=4, device="cpu", threads=1)
-    trainer = Trainer(cfg)
-    trainer.run()
-    (trainer.out_dir / "sample.txt").write_text(TINY_TEXT * 6)
-    build(trainer.out_dir, corpus_root=root, sample_chars=0, resample=False, top=3, k=4)
-    return trainer.out_dir
 
 
 @pytest.fixture(scope="module")
 def timeline(trained_dir):
-    return build_timeline(trained_dir)
+    return json.loads((trained_dir / TIMELINE_FILE).read_text())
 
 
 def test_timeline_has_a_point_per_snapshot_for_every_hypothesis(trained_dir, timeline):
@@ -57,8 +39,11 @@ def test_timeline_at_the_last_snapshot_scores_the_final_unit_as_the_analysis(tra
         assert entry["final_unit_score"][-1] == pytest.approx(best["score"], abs=2e-3)
 
 
-def test_timeline_is_written_beside_the_model(trained_dir, timeline):
-    assert json.loads((trained_dir / TIMELINE_FILE).read_text()) == timeline
+def test_timeline_build_returns_what_it_writes(tmp_path):
+    from tests.conftest import train_with_snapshots
+
+    directory = train_with_snapshots(tmp_path)
+    assert build_timeline(directory) == json.loads((directory / TIMELINE_FILE).read_text())
 
 
 def test_timeline_of_a_model_without_snapshots_says_how_to_get_them(tmp_path, trained_dir):
