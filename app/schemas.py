@@ -16,6 +16,9 @@ def _integral(value: Any) -> Any:
 
 
 Integer = Annotated[int, BeforeValidator(_integral)]  # a whole JSON number; never a bool or a string
+# An optional Integer takes its bounds inside, before the validator: a Field(ge=0) on `Integer | None` would
+# be written into the JSON schema as "ge" instead of "minimum", a keyword no client knows.
+Step = Annotated[int, Field(ge=0), BeforeValidator(_integral)]  # a training step
 
 
 class RequestModel(BaseModel):
@@ -64,8 +67,8 @@ class ActivationsRequest(Selection):
                       examples=['"I am quite sure," said she, "that it is so."\n'])
     topk: Integer = Field(0, ge=0, le=10, description="Number of next-character predictions per position (0-10)")
     bits: bool = Field(True, description="Include per-character surprisal of the next character (runs every layer)")
-    snapshot: Integer | None = Field(None, ge=0, description="A training step from the model's `snapshots`: compute "
-                                     "with the weights of that step instead of the final ones (default: final)")
+    snapshot: Step | None = Field(None, description="A training step from the model's `snapshots`: compute "
+                                  "with the weights of that step instead of the final ones (default: final)")
 
 
 class Prediction(BaseModel):
@@ -96,8 +99,8 @@ class SampleRequest(Selection):
     # the largest integer a JSON number keeps exactly in a browser (Number.MAX_SAFE_INTEGER)
     seed: Integer = Field(0, ge=0, le=2**53 - 1, description="Random seed (0 to 2^53 - 1); the same seed gives the "
                       "same text")
-    snapshot: Integer | None = Field(None, ge=0, description="A training step from the model's `snapshots`: compute "
-                                     "with the weights of that step instead of the final ones (default: final)")
+    snapshot: Step | None = Field(None, description="A training step from the model's `snapshots`: compute "
+                                  "with the weights of that step instead of the final ones (default: final)")
 
 
 class HealthResponse(BaseModel):

@@ -68,6 +68,21 @@ def test_openapi_documents_every_error_status_with_the_error_body(client):
                 assert schema == {"$ref": "#/components/schemas/ErrorResponse"}, (method, path)
 
 
+def test_openapi_bounds_are_json_schema_keywords(client):
+    def keys(node):
+        if isinstance(node, dict):
+            yield from node
+            for value in node.values():
+                yield from keys(value)
+        elif isinstance(node, list):
+            for value in node:
+                yield from keys(value)
+
+    document = client.get("/openapi.json").json()
+    # pydantic's own names for bounds, which JSON Schema calls minimum, maximum, exclusiveMinimum, ...
+    assert not {"ge", "le", "gt", "lt"} & set(keys(document["components"]["schemas"]))
+
+
 def test_unknown_path_is_a_json_404_pointing_at_the_docs(client):
     response = client.get("/api/nope")
     assert response.status_code == 404 and response.json() == {"detail": "no such path: /api/nope; "

@@ -7,6 +7,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import FileResponse, HTMLResponse
 from fastapi.templating import Jinja2Templates
 
+from app.api.deps import RegistryDep
 from app.settings import PROJECT_ROOT
 
 router = APIRouter(tags=["pages"], include_in_schema=False)
@@ -15,8 +16,7 @@ PLOTLY_JS = files("plotly") / "package_data" / "plotly.min.js"
 
 
 @router.get("/", response_class=HTMLResponse)
-def explorer(request: Request) -> HTMLResponse:
-    registry = request.app.state.registry
+def explorer(request: Request, registry: RegistryDep) -> HTMLResponse:
     return templates.TemplateResponse(request, "index.html", {"models": registry.names()})
 
 
