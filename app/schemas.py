@@ -1,7 +1,7 @@
 """Pydantic schemas for every request and response of the JSON API."""
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
@@ -242,3 +242,62 @@ class Timeline(BaseModel):
     thresholds: dict[str, float] = Field(description="What counts as a cell: AUROC and |r| thresholds")
     snapshots: list[SnapshotInfo]
     hypotheses: list[TimelineHypothesis]
+
+
+# --- interventions: POST /api/interventions (app/engine/interventions.py says what each op does to each state) ---
+
+MAX_INTERVENTIONS = 32  # per request; the service checks it with its own message
+Position = Annotated[int, Field(ge=0), BeforeValidator(_integral)]  # bounds inside, as for Step
+SpanEnd = Annotated[int, Field(ge=1), BeforeValidator(_integral)]
+
+
+class Intervention(RequestModel):
+    layer: Integer = Field(ge=0, description="0-based layer index", examples=[1])
+    state: str = Field(description='Short state name within the layer: "h", "c" (LSTM), "gates.i", "gates.f", '
+                       '"gates.g", "gates.o" (LSTM) or "gates.r", "gates.z", "gates.n" (GRU)', examples=["c"])
+    units: list[Integer] = Field(max_length=4096, description="0-based unit indices, each once", examples=[[378]])
+    op: Literal["zero", "mean", "clamp"] = Field(
+        description='"zero": set to 0; "mean": set to the unit\'s mean over the model\'s held-out sample (needs its '
+        'stored cell analysis); "clamp": set to `value`', examples=["mean"])
+    value: Annotated[float, Field(allow_inf_nan=False)] | None = Field(
+        None, description="What a clamp sets the units to: any finite number, also outside the state's usual "
+        "range (steering); only with clamp")
+    start: Position | None = Field(None, description="First position it acts on (the step that reads that "
+                                   "character); default 0")
+    end: SpanEnd | None = Field(None, description="The position after the last one it acts on (the span is "
+                                "[start, end)); default: the length of the text")
+
+
+class InterventionsRequest(Selection):
+    model: str = Field(description="Model name, see GET /api/models", examples=["austen-lstm"])
+    text: str = Field(min_length=1, description="Text to run through the model twice, without and with the "
+                      "interventions", examples=['"I am quite sure," said she, "that it is so."\n'])
+    interventions: list[Intervention] = Field(
+        description=f"At most {MAX_INTERVENTIONS}, applied together: within a step each state is changed as the "
+        "step computes it (gates, then c, then h), and where two set the same unit of the same state at the same "
+        "position the later one in the list wins. Empty: the plain pass twice.")
+    topk: Integer = Field(0, ge=0, le=10, description="Number of next-character predictions per position and "
+                          "pass (0-10)")
+
+
+class InterventionsResponse(BaseModel):
+    model: str
+    layer: int = Field(description="Layer of the returned values (the selection, not the interventions)")
+    state: str
+    name: str = Field(description='Stable full state name of the returned values, e.g. "layers.1.c"')
+    units: list[int]
+    chars: list[str] = Field(description="One string per character of the text")
+    unknown: list[int] = Field(description="Positions whose character is not in the model's vocabulary")
+    bits: list[float | None] = Field(description="Per character, surprisal in bits of the actual next character "
+                                     "with the interventions (null for the last)")
+    base_bits: list[float | None] = Field(description="The same without them (equal to POST /api/activations)")
+    delta_bits: list[float | None] = Field(description="bits - base_bits: positive where the model became more "
+                                           "surprised")
+    kl: list[float] = Field(description="Per character, KL(without || with) in bits between the two "
+                            "next-character distributions; 0 where they are the same")
+    values: list[list[float]] = Field(description="Per character, the selected units with the interventions (4 "
+                                      "decimals; a unit an intervention sets reads the value it was set to)")
+    base_values: list[list[float]] = Field(description="The same without them")
+    predictions: list[list[Prediction]] | None = Field(None, description="Per character, top-k next characters "
+                                                       "with the interventions (when topk > 0)")
+    base_predictions: list[list[Prediction]] | None = Field(None, description="The same without them")

@@ -18,11 +18,10 @@ from app.engine.capture import capture
 from app.engine.checkpoint import LoadedModel
 from app.engine.interventions import Intervention, check, intervene
 from app.errors import InputError
+from app.schemas import MAX_INTERVENTIONS  # documented there, in the request's schema
 from app.services.activations import DECIMALS, _top_predictions, check_size, chunk_bounds
 from app.services.selection import ResolvedSelection
 from app.settings import Settings
-
-MAX_INTERVENTIONS = 32  # per request; each one is a few index writes per step, but a page needs no more
 
 
 def check_interventions(loaded: LoadedModel, store: CellStore | None, text: str,
