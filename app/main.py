@@ -10,7 +10,7 @@ from fastapi import FastAPI
 from fastapi.concurrency import run_in_threadpool
 from fastapi.staticfiles import StaticFiles
 
-from app.api import activations, cells, docs, health, interventions, models, pages, sample
+from app.api import activations, cells, docs, health, importance, interventions, models, pages, sample
 from app.engine.snapshots import SnapshotCache
 from app.errors import install_error_handlers
 from app.registry import ModelRegistry
@@ -44,8 +44,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.registry = ModelRegistry()  # replaced in the lifespan
     app.add_middleware(SecurityHeadersMiddleware)
     install_error_handlers(app)
-    for router in (pages.router, docs.router, models.router, cells.router, activations.router, interventions.router,
-                   sample.router, health.router):
+    for router in (pages.router, docs.router, models.router, cells.router, importance.router, activations.router,
+                   interventions.router, sample.router, health.router):
         app.include_router(router)
     app.mount(docs.ASSETS, docs.assets(), name="docs-assets")
     app.mount("/static", StaticFiles(directory=PROJECT_ROOT / "static"), name="static")

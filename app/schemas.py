@@ -301,3 +301,53 @@ class InterventionsResponse(BaseModel):
     predictions: list[list[Prediction]] | None = Field(None, description="Per character, top-k next characters "
                                                        "with the interventions (when topk > 0)")
     base_predictions: list[list[Prediction]] | None = Field(None, description="The same without them")
+
+
+# --- unit importance for a target: POST /api/models/{name}/importance (app/engine/importance.py) ---
+
+MAX_CONFIRM = 32
+
+
+class ImportanceTarget(RequestModel):
+    hypothesis: str | None = Field(None, description="A built-in binary hypothesis (GET /api/hypotheses): its "
+                                   "positive characters are the target", examples=[None])
+    regex: str | None = Field(None, max_length=1000, description="A regular expression: the characters inside a "
+                              "match are the target; evaluated with a time limit", examples=['"'])
+
+
+class ImportanceRequest(RequestModel):
+    target: ImportanceTarget = Field(description='Exactly one of "hypothesis" or "regex"')
+    layer: Integer | None = Field(None, description="0-based layer index; default: the last layer", examples=[1])
+    state: str | None = Field(None, description=STATE_HELP, examples=["c"])
+    text: str | None = Field(None, min_length=1, description="Text to measure on; default: the first 12,000 "
+                             "characters of the model's held-out sample")
+    confirm: Integer = Field(10, ge=0, le=MAX_CONFIRM, description="How many of the best estimated units to "
+                             f"mean-ablate exactly (0-{MAX_CONFIRM})")
+
+
+class ImportanceUnit(BaseModel):
+    unit: int
+    estimate: float = Field(description="First-order estimate of the unit's effect (bits): the change in mean "
+                            "surprisal at the target characters minus that at the others, were it mean-ablated "
+                            "at every position")
+
+
+class ConfirmedUnit(ImportanceUnit):
+    effect: float = Field(description="The same effect, measured: the unit mean-ablated at every position")
+    target_change: float = Field(description="Measured change in mean surprisal at the target characters (bits)")
+    other_change: float = Field(description="Measured change in mean surprisal at the other characters (bits)")
+
+
+class ImportanceResponse(BaseModel):
+    model: str
+    layer: int
+    state: str
+    name: str = Field(description='Stable full state name, e.g. "layers.1.c"')
+    chars: int = Field(description="Characters of the text measured on")
+    target_chars: int = Field(description="How many of them (after the first) are target characters")
+    units: list[ImportanceUnit] = Field(description="Every unit of the state, highest estimate first")
+    confirmed: list[ConfirmedUnit] = Field(description="The first `confirm` of them, ablated exactly, in the same "
+                                           "order")
+    spearman: float | None = Field(description="Rank correlation of estimate and measured effect over the "
+                                   "confirmed units (null for fewer than 3)")
+    timing_s: dict[str, float] = Field(description="Seconds the estimate and the confirmation took")
