@@ -76,11 +76,15 @@ class Prediction(BaseModel):
     p: float = Field(description="Its probability")
 
 
-class ActivationsResponse(BaseModel):
+class StateAnswer(BaseModel):
+    """What every answer about one state of one model starts with."""
     model: str
     layer: int
     state: str
     name: str = Field(description='Stable full state name, e.g. "layers.1.c"')
+
+
+class ActivationsResponse(StateAnswer):
     units: list[int]
     chars: list[str] = Field(description="One string per character of the text")
     values: list[list[float]] = Field(description="Per character, one value per requested unit (4 decimals)")
@@ -338,11 +342,7 @@ class ConfirmedUnit(ImportanceUnit):
     other_change: float = Field(description="Measured change in mean surprisal at the other characters (bits)")
 
 
-class ImportanceResponse(BaseModel):
-    model: str
-    layer: int
-    state: str
-    name: str = Field(description='Stable full state name, e.g. "layers.1.c"')
+class ImportanceResponse(StateAnswer):
     chars: int = Field(description="Characters of the text measured on")
     target_chars: int = Field(description="How many of them (after the first) are target characters")
     units: list[ImportanceUnit] = Field(description="Every unit of the state, highest estimate first")

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import argparse
 import sys
-import time
 from pathlib import Path
 
 import torch
@@ -20,6 +19,7 @@ import torch.nn as nn
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from app.engine.capture import capture  # noqa: E402
+from bench.timing import best_time  # noqa: E402
 from app.engine.checkpoint import load_model_dir  # noqa: E402
 
 
@@ -27,15 +27,6 @@ def bench_text(vocab, n: int) -> str:
     sample = Path(__file__).resolve().parent.parent / "models" / "austen-lstm" / "sample.txt"
     seed = sample.read_text() if sample.is_file() else "".join(vocab.chars) * 10
     return (seed * (n // len(seed) + 1))[:n]
-
-
-def best_time(fn, repeats: int) -> float:
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return min(times)
 
 
 @torch.no_grad()

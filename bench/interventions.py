@@ -29,6 +29,7 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from app.cells.hypotheses import _blank_line_mask, code_points  # noqa: E402
+from bench.timing import best_time  # noqa: E402
 from app.cells.store import load_store  # noqa: E402
 from app.engine.capture import capture  # noqa: E402
 from app.engine.checkpoint import load_model_dir  # noqa: E402
@@ -48,15 +49,6 @@ def quote_marks(text: str) -> tuple[np.ndarray, np.ndarray]:
     at_reset = np.maximum.accumulate(np.where(_blank_line_mask(text), through, 0))
     open_before = (through - is_quote - at_reset) % 2 == 1
     return np.flatnonzero(is_quote & ~open_before), np.flatnonzero(is_quote & open_before)
-
-
-def best_time(fn, repeats: int) -> float:
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return min(times)
 
 
 def effects(delta: np.ndarray, opening: np.ndarray, closing: np.ndarray) -> tuple[float, float, float]:

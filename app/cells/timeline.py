@@ -34,7 +34,7 @@ from app.cells.scan import scan
 from app.cells.store import load_store
 from app.engine.checkpoint import atomic_write_text, load_model_dir
 from app.engine.names import StateName
-from app.engine.snapshots import SnapshotCache, read_index
+from app.engine.snapshots import load_snapshot, read_index
 
 TIMELINE_FILE = "timeline.json"
 THRESHOLDS = {"auroc": 0.9, "pearson": 0.7}
@@ -65,10 +65,9 @@ def build_timeline(model_dir: Path, matmul_dtype: torch.dtype | None = None) -> 
     hypotheses = [h for h in hypotheses if h.name in final_cells]
 
     rows = {h.name: {"best": [], "final_unit_score": []} for h in hypotheses}
-    cache = SnapshotCache(capacity=1)
     for snapshot in snapshots:
         started = time.perf_counter()
-        model = cache.get(loaded, snapshot).model
+        model = load_snapshot(loaded, snapshot).model  # each snapshot is read once
         scanned = scan(model, ids, names, keep_states=True, track_top=False, matmul_dtype=matmul_dtype)
         ranking = rank_units(scanned.states, hypotheses, top=1)
         for h in hypotheses:
