@@ -282,6 +282,9 @@ class InterventionsRequest(Selection):
         "position the later one in the list wins. Empty: the plain pass twice.")
     topk: Integer = Field(0, ge=0, le=10, description="Number of next-character predictions per position and "
                           "pass (0-10)")
+    snapshot: Step | None = Field(None, description="A training step from the model's `snapshots`: both passes "
+                                  "use the weights of that step (default: final). `mean` is refused with a "
+                                  "snapshot: the stored unit means are the final model's")
 
 
 class InterventionsResponse(BaseModel):
@@ -305,6 +308,43 @@ class InterventionsResponse(BaseModel):
     predictions: list[list[Prediction]] | None = Field(None, description="Per character, top-k next characters "
                                                        "with the interventions (when topk > 0)")
     base_predictions: list[list[Prediction]] | None = Field(None, description="The same without them")
+
+
+MAX_STEERED = 2000  # characters per steered sample (two samples are generated)
+
+
+class SteeringRequest(Selection):
+    model: str = Field(description="Model name, see GET /api/models", examples=["austen-lstm"])
+    prime: str = Field("", max_length=10_000, description="Text read plainly before generating (may be empty)",
+                       examples=['"My dear '])
+    length: Integer = Field(200, ge=1, le=MAX_STEERED, description=f"Characters to generate (1-{MAX_STEERED:,}), "
+                            "in each of the two samples")
+    temperature: float = Field(1.0, gt=0, le=10, description="Softmax temperature, > 0; lower is more conservative")
+    seed: Integer = Field(0, ge=0, le=2**53 - 1, description="Random seed (0 to 2^53 - 1), the same for both "
+                          "samples; the plain one equals POST /api/sample's with this seed")
+    interventions: list[Intervention] = Field(
+        description=f"At most {MAX_INTERVENTIONS}, as for POST /api/interventions, acting on the steps that read "
+        "the generated characters: start and end count generated positions (0: the step reading the first "
+        "generated character; default: every one). The prime is read plainly, so the first character of both "
+        "samples is drawn from the same distribution")
+    snapshot: Step | None = Field(None, description="A training step from the model's `snapshots` (default: "
+                                  "final); `mean` is refused with a snapshot")
+
+
+class SampledText(BaseModel):
+    chars: list[str] = Field(description="The generated characters, one string each")
+    values: list[list[float]] = Field(description="Per character, the selected units while reading it (4 decimals)")
+    p: list[float] = Field(description="Per character, the probability it was drawn with")
+
+
+class SteeringResponse(StateAnswer):
+    units: list[int]
+    prime: str
+    unknown: list[int] = Field(description="Positions of the prime whose character is not in the vocabulary")
+    steered: SampledText = Field(description="Generated with the interventions")
+    plain: SampledText = Field(description="Generated without them, with the same seed")
+    diverged_at: int | None = Field(description="First position where the two samples differ (null: they are "
+                                    "the same text)")
 
 
 # --- unit importance for a target: POST /api/models/{name}/importance (app/engine/importance.py) ---
@@ -351,3 +391,62 @@ class ImportanceResponse(StateAnswer):
     spearman: float | None = Field(description="Rank correlation of estimate and measured effect over the "
                                    "confirmed units (null for fewer than 3)")
     timing_s: dict[str, float] = Field(description="Seconds the estimate and the confirmation took")
+
+
+# --- attribution: POST /api/attribution, GET /api/models/{name}/memory (app/engine/attribution.py) ---
+
+MAX_WINDOW = 1000  # characters occluded per request: 1,000 streams of up to 1,000 steps
+
+
+class AttributionRequest(RequestModel):
+    model: str = Field(description="Model name, see GET /api/models", examples=["austen-lstm"])
+    text: str = Field(min_length=1, description="The text the prediction is made in",
+                      examples=['"I am quite sure," said she, "that it is so.'])
+    position: Integer = Field(ge=0, description="The character just read (0-based): its prediction is of the "
+                              "character after it, as in the `predictions` and `bits` of POST /api/activations",
+                              examples=[43])
+    target: str | None = Field(None, min_length=1, max_length=1, description="The predicted character to explain, "
+                               "one of the model's vocabulary; default: the actual next character of the text "
+                               "(required at the last position)", examples=['"'])
+    window: Integer = Field(200, ge=1, le=MAX_WINDOW, description=f"How many characters up to and including "
+                            f"`position` are attributed (1-{MAX_WINDOW:,}); a window longer than the text covers "
+                            "all of it")
+    method: Literal["occlusion", "gradient"] = Field(
+        "occlusion", description='"occlusion": each character replaced by the unknown symbol (no input), one '
+        'batched pass; "gradient": gradient x input, the first-order estimate of the same, cheaper and less '
+        "faithful (it sees mostly the last few characters)")
+
+
+class AttributionResponse(BaseModel):
+    model: str
+    method: str
+    position: int
+    target: str = Field(description="The character whose prediction is explained")
+    target_bits: float = Field(description="Its surprisal in bits with nothing occluded")
+    start: int = Field(description="The first position of the window: effects[i] is about position start + i")
+    chars: list[str] = Field(description="The window's characters, one string each")
+    effects: list[float] = Field(description="Per character of the window, the bits the prediction loses when it "
+                                 "is occluded (measured, or estimated by gradient x input); positive: the "
+                                 "prediction depended on it (4 decimals)")
+    unknown: list[int] = Field(description="Positions of the window whose character is not in the vocabulary "
+                               "(their effect is 0: they already are no input)")
+
+
+class ReachCurve(BaseModel):
+    median: list[float] = Field(description="Per distance k = 1 .. window (index k - 1), the median over the "
+                                "sampled positions")
+    upper_quartile: list[float] = Field(description="The same, the 75th percentile")
+
+
+class MemoryReach(BaseModel):
+    model: str
+    window: int = Field(description="Distances measured: k = 1 .. window characters back")
+    positions: int = Field(description="Random positions of the held-out sample the occlusion curve is over")
+    gradient_positions: int = Field(description="Random positions the gradient curves are over")
+    sample_sha256: str = Field(description="sha256 of the held-out sample (sample.txt) it was measured on")
+    occlusion: ReachCurve = Field(description="|bits| the prediction of a character changes by when the "
+                                  "character k positions before it is occluded (k = 1: the one just read)")
+    gradient: dict[str, ReachCurve] = Field(description="Per recurrent state (e.g. \"layers.0.h\"), "
+                                            "||d log2 p(a character) / d the state after reading the one k positions "
+                                            "before it|| (k = 1: the state the prediction reads): the "
+                                            "vanishing-gradient curve")

@@ -4,12 +4,14 @@ from __future__ import annotations
 from fastapi import APIRouter
 from fastapi.concurrency import run_in_threadpool
 
-from app.api.deps import ComputeSlotDep, RegistryDep, SettingsDep
+from app.api.deps import ComputeSlotDep, RegistryDep, SettingsDep, SnapshotCacheDep
 from app.api.responses import errors
 from app.engine import interventions as engine
-from app.schemas import InterventionsRequest, InterventionsResponse
+from app.schemas import InterventionsRequest, InterventionsResponse, SteeringRequest, SteeringResponse
 from app.services.interventions import check_interventions, compare
 from app.services.selection import find_model, resolve_selection
+from app.services.snapshots import model_at
+from app.services.steering import check_steering, steer
 
 router = APIRouter(prefix="/api/interventions", tags=["interventions"])
 
@@ -18,19 +20,42 @@ ERRORS = errors(400, 404, (413, "Text longer than the limit, or more values (cha
                 (422, "A field of the wrong type, out of range, unknown or missing; or an intervention that does "
                       "not fit the model or the text: unknown layer, state or unit, a clamp without a value, a "
                       "value for zero or mean, a span outside the text or with start >= end, too many "
-                      "interventions, mean on a model without stored unit means. The message says which and what "
-                      "is allowed"))
+                      "interventions, mean on a model without stored unit means or with a snapshot, a snapshot "
+                      "the model lacks. The message says which and what is allowed"),
+                (503, "The requested snapshot's weights cannot be read"))
+STEERING_ERRORS = errors(400, 404, (413, "More values (characters x units x 2 samples) than the limit; the "
+                                         "message gives the limit"),
+                         (422, "A field of the wrong type, out of range, unknown or missing; or an intervention "
+                               "that does not fit the model or the sample's length (its span counts generated "
+                               "positions), as for POST /api/interventions. The message says which and what is "
+                               "allowed"),
+                         (503, "The requested snapshot's weights cannot be read"))
 
 
 @router.post("", response_model=InterventionsResponse, response_model_exclude_none=True, responses=ERRORS,
              summary="Ablate, clamp or steer units inside the recurrence: per character, the surprisal, the "
                      "predictions and the selected values with and without")
 async def interventions(request: InterventionsRequest, registry: RegistryDep, settings: SettingsDep,
-                        compute_slot: ComputeSlotDep) -> dict:
+                        compute_slot: ComputeSlotDep, cache: SnapshotCacheDep) -> dict:
     loaded = find_model(registry, request.model)
     selection = resolve_selection(loaded, request)
     items = [engine.Intervention(**item.model_dump()) for item in request.interventions]
-    means = check_interventions(loaded, registry.cells.get(loaded.name), request.text, items, selection, settings)
+    store = registry.cells.get(loaded.name)
+    loaded = model_at(loaded, request.snapshot, cache)
+    means = check_interventions(loaded, store, request.text, items, selection, settings, request.snapshot)
     # torch work runs in a worker thread so the event loop keeps serving other requests
     return await run_in_threadpool(compare, loaded, request.text, items, selection, request.topk, means,
                                    compute_slot)
+
+
+@router.post("/sample", response_model=SteeringResponse, responses=STEERING_ERRORS,
+             summary="Steering: the same prime and seed sampled with and without interventions, side by side")
+async def steered_sample(request: SteeringRequest, registry: RegistryDep, settings: SettingsDep,
+                         compute_slot: ComputeSlotDep, cache: SnapshotCacheDep) -> dict:
+    loaded = find_model(registry, request.model)
+    selection = resolve_selection(loaded, request)
+    items = [engine.Intervention(**item.model_dump()) for item in request.interventions]
+    store = registry.cells.get(loaded.name)
+    loaded = model_at(loaded, request.snapshot, cache)
+    means = check_steering(loaded, store, request, items, selection, settings)
+    return await run_in_threadpool(steer, loaded, request, items, selection, means, compute_slot)

@@ -26,24 +26,35 @@ from app.settings import Settings
 
 def check_interventions(loaded: LoadedModel, store: CellStore | None, text: str,
                         interventions: Sequence[Intervention], sel: ResolvedSelection,
-                        settings: Settings) -> dict[str, torch.Tensor]:
+                        settings: Settings, snapshot: int | None = None) -> dict[str, torch.Tensor]:
     """422 / 413 for a request that cannot be served as asked; the unit means the interventions need."""
-    if len(interventions) > MAX_INTERVENTIONS:
-        raise InputError(422, f"{len(interventions)} interventions; at most {MAX_INTERVENTIONS} per request")
     check_size(text, len(sel.units), settings)
     if 2 * len(text) * len(sel.units) > settings.max_values:
         raise InputError(413, f"{len(text):,} characters x {len(sel.units)} units x 2 (with and without the "
                               f"interventions) = {2 * len(text) * len(sel.units):,} values; the limit is "
                               f"{settings.max_values:,}: ask for fewer units or a shorter text")
+    return check_list(loaded, store, interventions, len(text), snapshot)
+
+
+def check_list(loaded: LoadedModel, store: CellStore | None, interventions: Sequence[Intervention],
+               length: int, snapshot: int | None = None) -> dict[str, torch.Tensor]:
+    """422 for interventions that do not fit the model or `length` positions; the unit means they need."""
+    if len(interventions) > MAX_INTERVENTIONS:
+        raise InputError(422, f"{len(interventions)} interventions; at most {MAX_INTERVENTIONS} per request")
     means = store.means if store is not None else {}
     for index, intervention in enumerate(interventions):
+        if intervention.op == "mean" and snapshot is not None:
+            # the stored means are the final model's: at an earlier step a unit averages something else
+            raise InputError(422, f"interventions[{index}]: mean uses the final model's stored unit means, which "
+                                  f"are not what the units average at snapshot {snapshot}; with a snapshot use "
+                                  "zero or clamp, or omit snapshot")
         if intervention.op == "mean" and not means:
             how = (f"it has none; build it: python -m app.cells.build models/{loaded.name}" if store is None else
                    f"its analysis predates unit means; add them: python -m app.cells.means models/{loaded.name}")
             raise InputError(422, f"interventions[{index}]: mean needs {loaded.name}'s stored cell analysis (the "
                                   f"unit means over its held-out sample), and {how}; zero and clamp need none")
     try:
-        check(interventions, loaded.model.config, means, len(text))
+        check(interventions, loaded.model.config, means, length)
     except ValueError as exc:
         raise InputError(422, str(exc)) from None
     return means
