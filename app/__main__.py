@@ -14,17 +14,16 @@ from pydantic import ValidationError
 
 from app.settings import Settings
 
-LOG_LEVELS = ("critical", "error", "warning", "info", "debug", "trace")  # uvicorn's
-
-
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="cellx", description="Serve Cell Explorer: the explorer page and its JSON API (/docs describes it).",
         epilog="Each option can also be set with its environment variable (or in a .env file); the option wins.")
     for name, field in Settings.model_fields.items():  # every setting, so that a new one gets its option
         env = f"CELLX_{name.upper()}"
-        kind = next((t for t in typing.get_args(field.annotation) if t is not type(None)), field.annotation)
-        extra = {"choices": LOG_LEVELS} if name == "log_level" else {}
+        choices = typing.get_args(field.annotation) if typing.get_origin(field.annotation) is typing.Literal else ()
+        kind = str if choices else next((t for t in typing.get_args(field.annotation) if t is not type(None)),
+                                        field.annotation)
+        extra = {"choices": choices} if choices else {}
         default = "unset" if field.default is None else field.default
         parser.add_argument(f"--{name.replace('_', '-')}", dest=name, type=kind, default=None,
                             help=f"{field.description} (env {env}; default: {default})".replace("%", "%%"),
@@ -45,6 +44,12 @@ def parse_settings(argv: Sequence[str] | None = None) -> Settings:
 
 def main(argv: Sequence[str] | None = None) -> None:
     settings = parse_settings(argv)
+    from app.engine.device import resolve_device  # imports torch: not for --help
+
+    try:
+        resolve_device(settings.device)
+    except ValueError as exc:  # cuda asked for on a machine without a GPU: say so before anything starts
+        build_parser().error(f"--device: {exc}")
     import uvicorn  # only once the arguments are understood: --help starts nothing
 
     from app.main import create_app

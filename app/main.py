@@ -11,6 +11,7 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.staticfiles import StaticFiles
 
 from app.api import activations, cells, docs, health, importance, interventions, models, pages, sample
+from app.engine.device import exact_float32, resolve_device
 from app.engine.snapshots import SnapshotCache
 from app.errors import install_error_handlers
 from app.registry import ModelRegistry
@@ -28,10 +29,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
-        logging.getLogger("cellx").setLevel(settings.log_level.upper())
+        # uvicorn's trace is finer than Python logging's finest level
+        logging.getLogger("cellx").setLevel("DEBUG" if settings.log_level == "trace" else settings.log_level.upper())
         if settings.torch_threads:
             torch.set_num_threads(settings.torch_threads)
-        app.state.registry = await run_in_threadpool(ModelRegistry.load, settings.models_dir)
+        device = resolve_device(settings.device)  # ValueError: cuda asked for without a GPU, and the server stops
+        if device.type == "cuda":
+            exact_float32()
+        logging.getLogger("cellx").info("models compute on %s", device)
+        app.state.registry = await run_in_threadpool(ModelRegistry.load, settings.models_dir, device)
         yield
 
     # /docs is served by app.api.docs from local assets; ReDoc would need a CDN, so it is off

@@ -5,6 +5,8 @@ import logging
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import torch
+
 from app.cells.store import CellStore, load_store
 from app.engine.checkpoint import CheckpointError, LoadedModel, load_model_dir
 
@@ -18,14 +20,18 @@ class ModelRegistry:
     cells: dict[str, CellStore] = field(default_factory=dict)  # name -> stored cell analysis, where built
 
     @classmethod
-    def load(cls, models_dir: Path) -> "ModelRegistry":
+    def load(cls, models_dir: Path, device: torch.device | None = None) -> "ModelRegistry":
+        """Every model directory under models_dir, its weights on `device` (default: the CPU)."""
         registry = cls()
         if not models_dir.is_dir():
             log.error("models directory %s does not exist; serving no models", models_dir)
             return registry
         for directory in sorted(p for p in models_dir.iterdir() if p.is_dir() and not p.name.startswith((".", "_"))):
             try:
-                registry.models[directory.name] = load_model_dir(directory)
+                loaded = load_model_dir(directory)
+                if device is not None:
+                    loaded.model.to(device)
+                registry.models[directory.name] = loaded
                 log.info("loaded model %s from %s", directory.name, directory)
             except CheckpointError as exc:
                 registry.failures[directory.name] = str(exc)

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -23,6 +24,10 @@ class Settings(BaseSettings):
     rank_slots: int = Field(1, ge=1, description="On-the-fly rankings computed at once (each holds ~0.5 GB)")
     snapshot_cache: int = Field(8, ge=1, description="Training snapshots kept loaded at once, over all models")
     rank_wait_s: float = Field(30.0, ge=0, description="How long a ranking waits for a free slot before a 503")
-    log_level: str = Field("info", description="critical, error, warning, info, debug or trace")
+    log_level: Literal["critical", "error", "warning", "info", "debug", "trace"] = Field(
+        "info", description="How much the server logs (uvicorn's levels)")
     torch_threads: int | None = Field(None, ge=1, description="torch intra-op threads (unset: torch's own choice)")
+    device: Literal["cpu", "auto", "cuda"] = Field(
+        "cpu", description="Where the models compute: cpu, cuda (a GPU; the server refuses to start without one) "
+        "or auto (a GPU when torch sees one). Values come back the same to 1e-5, not bit for bit")
 

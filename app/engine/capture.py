@@ -32,6 +32,12 @@ class Capture:
 
 def linear_recurrence(a: torch.Tensor, b: torch.Tensor, x0: torch.Tensor) -> torch.Tensor:
     """x_t = a_t * x_{t-1} + b_t for a, b of shape (B, T, U) and x0 (B, U) -> x (B, T, U)."""
+    if a.device.type != "cpu":  # on a GPU the loop stays there; NumPy's is the faster one on a CPU
+        out = torch.empty_like(b)
+        prev = x0
+        for t in range(a.shape[1]):
+            prev = torch.addcmul(b[:, t], a[:, t], prev, out=out[:, t])
+        return out
     a_np = a.transpose(0, 1).contiguous().numpy()  # (T, B, U): each step is one contiguous block
     b_np = b.transpose(0, 1).contiguous().numpy()
     out = np.empty_like(b_np)
@@ -100,12 +106,17 @@ def capture(
     `stepwise` computes every state in one explicit time loop instead (see Stepwise).
     `n_layers` runs only the first n layers (no logits then): the final state covers just those,
     which is all a caller continuing lower-layer states needs.
+    The pass runs where the model is (CELLX_DEVICE); the states and logits come back on the CPU,
+    the final state stays on the model's device for the next call.
     """
     cfg = model.config
+    device = model.head.weight.device
     if ids.dim() == 1:
         ids = ids.unsqueeze(0)
+    ids = ids.to(device)
     wanted = _kinds_by_layer(names, cfg.arch, cfg.n_layers)
-    unit_index = torch.arange(cfg.hidden_size) if units is None else torch.as_tensor(list(units), dtype=torch.long)
+    unit_index = (torch.arange(cfg.hidden_size) if units is None else torch.as_tensor(list(units), dtype=torch.long)
+                  ).to(device)
     if unit_index.numel() and (unit_index.min() < 0 or unit_index.max() >= cfg.hidden_size):
         raise ValueError(f"units must be in 0..{cfg.hidden_size - 1}")
     if stepwise is not None and stepwise.outputs and units is not None:
@@ -127,6 +138,9 @@ def capture(
     logits = model.head(x) if with_logits else None  # (B, T, V)
     if was_training:
         model.train()
+    if device.type != "cpu":  # callers read results on the CPU; the final state stays for the next call
+        states = {name: value.cpu() for name, value in states.items()}
+        logits = None if logits is None else logits.cpu()
     return Capture(states=states, logits=logits, final_state=final if with_final_state else None)
 
 
@@ -169,8 +183,13 @@ def _capture_layer(model: CharRNN, layer: int, x: torch.Tensor, ids: torch.Tenso
     if stepwise is not None:
         destinations = {kind: stepwise.outputs[name].transpose(0, 1)  # (T, B, H)
                         for kind, name in names.items() if name in stepwise.outputs}
-        out, others, last = run_layer(arch, module, x, ids, one_hot, init, set(derived), stepwise.matmul_dtype,
-                                      destinations, stepwise.edits.get(layer))
+        # the loop writes into its destinations as it goes, so they must live where the model does
+        elsewhere = {kind: dest for kind, dest in destinations.items() if dest.device != x.device}
+        local = {kind: dest for kind, dest in destinations.items() if kind not in elsewhere}
+        out, others, last = run_layer(arch, module, x, ids, one_hot, init, set(derived) | set(elsewhere),
+                                      stepwise.matmul_dtype, local, stepwise.edits.get(layer))
+        for kind, dest in elsewhere.items():
+            dest.copy_(out.transpose(0, 1) if kind == "h" else others[kind].transpose(0, 1))
         states.update({names[k]: pick(v) for k, v in others.items()})
         derived = []  # the loop computed them
     else:

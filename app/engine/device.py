@@ -15,3 +15,12 @@ def resolve_device(name: str) -> torch.device:
     if name == "cuda" and not torch.cuda.is_available():
         raise ValueError("device cuda was asked for but torch sees no GPU here; use --device cpu or auto")
     return torch.device(name)
+
+
+def exact_float32() -> None:
+    """float32 products on a GPU stay float32: TF32 (10-bit mantissas) is off for matmuls and cuDNN.
+
+    Served values are promised exact float32; with TF32 they would drift by ~1e-3 from the CPU's.
+    """
+    torch.backends.cuda.matmul.allow_tf32 = False
+    torch.backends.cudnn.allow_tf32 = False

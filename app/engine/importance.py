@@ -53,7 +53,7 @@ def objective(bits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
 def next_bits(logits: torch.Tensor, ids: torch.Tensor) -> torch.Tensor:
     """(T, V) logits after each character -> (T - 1,) surprisal in bits of each next character."""
     log_p = torch.log_softmax(logits[:-1], dim=-1)
-    return -log_p[torch.arange(len(ids) - 1), ids[1:]] / math.log(2)
+    return -log_p[torch.arange(len(ids) - 1, device=log_p.device), ids[1:].to(log_p.device)] / math.log(2)
 
 
 def _step_gradients(model: CharRNN, layer: int, x: torch.Tensor, ids: torch.Tensor, target: torch.Tensor):
@@ -62,20 +62,20 @@ def _step_gradients(model: CharRNN, layer: int, x: torch.Tensor, ids: torch.Tens
     module = model.layers[layer]
     H = module.hidden_size
     GH = module.weight_ih_l0.shape[0]
-    copy = type(module)(x.shape[-1] + GH, H, batch_first=True, **({"nonlinearity": "tanh"}
-                                                                  if model.config.arch == "rnn" else {}))
+    copy = type(module)(x.shape[-1] + GH, H, batch_first=True, device=x.device,
+                        **({"nonlinearity": "tanh"} if model.config.arch == "rnn" else {}))
     copy.requires_grad_(False)
     with torch.no_grad():
-        copy.weight_ih_l0.copy_(torch.cat([module.weight_ih_l0, torch.eye(GH)], dim=1))
+        copy.weight_ih_l0.copy_(torch.cat([module.weight_ih_l0, torch.eye(GH, device=x.device)], dim=1))
         for field in ("weight_hh_l0", "bias_ih_l0", "bias_hh_l0"):
             getattr(copy, field).copy_(getattr(module, field))
-    zero = torch.zeros(1, len(ids), GH, requires_grad=True)  # (1, T, G*H)
+    zero = torch.zeros(1, len(ids), GH, device=x.device, requires_grad=True)  # (1, T, G*H)
     with torch.enable_grad():
         out, _ = copy(torch.cat([x, zero], dim=-1))  # (1, T, H)
         y = out
         for above in model.layers[layer + 1 :]:
             y, _ = above(y)
-        J = objective(next_bits(model.head(y)[0], ids), target)
+        J = objective(next_bits(model.head(y)[0], ids), target.to(x.device))
         # autograd.grad, not backward(): nothing is written into the shared model's .grad
         pre, direct = torch.autograd.grad(J, [zero, out])
     return pre[0], direct[0]
@@ -83,7 +83,7 @@ def _step_gradients(model: CharRNN, layer: int, x: torch.Tensor, ids: torch.Tens
 
 def _backwards(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
     """x_t = a_t x_{t+1} + b_t from the last step back (x_T = 0), for a, b (T, H)."""
-    return linear_recurrence(a.flip(0)[None], b.flip(0)[None], torch.zeros(1, a.shape[1]))[0].flip(0)
+    return linear_recurrence(a.flip(0)[None], b.flip(0)[None], a.new_zeros(1, a.shape[1]))[0].flip(0)
 
 
 def _shifted_back(values: torch.Tensor) -> torch.Tensor:
@@ -103,8 +103,9 @@ def state_gradients(model: CharRNN, ids: torch.Tensor, name: StateName, target: 
     layer, kind = name.layer, name.kind
     with torch.no_grad():
         captured = capture(model, ids, [str(StateName(layer, k)) for k in state_kinds(cfg.arch)]).states
-        states = {k: captured[str(StateName(layer, k))][0] for k in state_kinds(cfg.arch)}  # (T, H) each
-        x = model.embed(ids[None])  # (1, T, in)
+        device = model.head.weight.device  # capture() hands states back on the CPU; the gradients stay on the device
+        states = {k: captured[str(StateName(layer, k))][0].to(device) for k in state_kinds(cfg.arch)}  # (T, H) each
+        x = model.embed(ids[None].to(device))  # (1, T, in)
         for below in model.layers[:layer]:
             x, _ = below(x)
     pre, direct = _step_gradients(model, layer, x.detach(), ids, target)  # (T, G*H), (T, H)
@@ -139,7 +140,7 @@ def estimate(model: CharRNN, ids: torch.Tensor, name: StateName, mean: torch.Ten
     of a target character (the target and the others both non-empty).
     """
     gradient, values = state_gradients(model, ids, name, target)
-    return (gradient * (mean[None, :] - values)).sum(dim=0)
+    return (gradient * (mean.to(values.device)[None, :] - values)).sum(dim=0).cpu()
 
 
 @torch.no_grad()

@@ -139,8 +139,13 @@ def _values(iv: Intervention, means: Mapping[str, torch.Tensor] | None) -> torch
 
 
 def _set_units(rows: torch.Tensor, units: torch.Tensor, values: torch.Tensor):
+    placed: dict[torch.device, tuple[torch.Tensor, ...]] = {}  # moved once to the model's device, not per step
+
     def edit(state: torch.Tensor) -> None:  # state (B, H), in place
-        state.index_put_((rows, units), values)
+        if state.device not in placed:
+            placed[state.device] = tuple(t.to(state.device) for t in (rows, units, values))
+        r, u, v = placed[state.device]
+        state.index_put_((r, u), v)
     return edit
 
 

@@ -113,7 +113,7 @@ def load_snapshot(loaded: LoadedModel, snapshot: Snapshot) -> LoadedModel:
         raise CheckpointError(f"{path}: not a readable safetensors file ({exc})") from exc
     model = CharRNN(ModelConfig(**loaded.config["model"]))
     from_file_tensors(model, tensors, str(path))
-    model.eval()
+    model.eval().to(loaded.model.head.weight.device)  # where the final model is served
     return LoadedModel(name=loaded.name, model=model, vocab=loaded.vocab, config=loaded.config,
                        card=loaded.card, path=loaded.path)
 

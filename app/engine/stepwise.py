@@ -110,7 +110,7 @@ def _prepare(arch: str, module, x: torch.Tensor, ids: torch.Tensor, one_hot: boo
 
     # bfloat16 pre-activations are widened once per step: the gate functions then read and write
     # float32 only (mixed-dtype elementwise ops take a slow converting path)
-    widened = torch.empty(B, len(order) * H) if dt != torch.float32 else None
+    widened = torch.empty(B, len(order) * H, device=x.device) if dt != torch.float32 else None
 
     def pre_activation(h: torch.Tensor, t: int) -> torch.Tensor:
         z = step_input(t).addmm_(h.to(dt), w_hh_t)  # written over the step's input
@@ -136,8 +136,8 @@ def _lstm_loop(steps: _Steps, init, dest: dict[str, torch.Tensor], edits: Edits)
                                                                               "gates.o", "c", "h"))
     any_edit = bool(edits)
     hs, cs = dest["h"], dest.get("c")
-    scratch = torch.empty(steps.B, 4 * H)
-    cell_scratch = torch.empty(steps.B, H)
+    scratch = torch.empty(steps.B, 4 * H, device=init[0].device)
+    cell_scratch = torch.empty(steps.B, H, device=init[0].device)
     gate_out = _gate_writer("lstm", dest, scratch, H)
     any_gate = any(kind.startswith("gates.") for kind in dest)
     pre_activation = steps.pre_activation
@@ -169,7 +169,7 @@ def _gru_loop(steps: _Steps, init, dest: dict[str, torch.Tensor], edits: Edits) 
     H = steps.H
     edit_r, edit_z, edit_n, edit_h = (edits.get(k) for k in ("gates.r", "gates.z", "gates.n", "h"))
     hs = dest["h"]
-    gate_out = _gate_writer("gru", dest, torch.empty(steps.B, 3 * H), H)
+    gate_out = _gate_writer("gru", dest, torch.empty(steps.B, 3 * H, device=init.device), H)
     recurrent, step_input = steps.recurrent, steps.step_input
     h = init[0]
     b_hh = steps.b_hh.to(steps.dt)
@@ -227,7 +227,7 @@ def run_layer(arch: str, module, x: torch.Tensor, ids: torch.Tensor, one_hot: bo
     """
     steps = _prepare(arch, module, x, ids, one_hot, matmul_dtype)
     outputs = outputs or {}
-    dest = {kind: outputs[kind] if kind in outputs else torch.empty(steps.T, steps.B, steps.H)
+    dest = {kind: outputs[kind] if kind in outputs else torch.empty(steps.T, steps.B, steps.H, device=x.device)
             for kind in {"h"} | want}  # (T, B, H) each
     final = _LOOPS[arch](steps, init, dest, edits or {})
     others = {kind: value.transpose(0, 1) for kind, value in dest.items() if kind != "h"}
