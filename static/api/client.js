@@ -69,3 +69,18 @@ export function rankUnits(name, body, { signal } = {}) {
 export function unitReport({ model, layer, state, unit }, { signal } = {}) {
   return getJson(`${modelUrl(model)}/units/${layer}/${enc(state)}/${unit}`, { signal });
 }
+
+/** POST /api/interventions: a text with and without interventions (bits, delta_bits, kl, values, predictions). */
+export function intervene(body, { signal } = {}) {
+  return postJson("/api/interventions", body, { signal });
+}
+
+/** POST /api/interventions/sample: the same prime and seed sampled with and without interventions. */
+export function steeredSample(body, { signal } = {}) {
+  return postJson("/api/interventions/sample", body, { signal });
+}
+
+/** POST /api/models/{name}/importance: every unit of a state ranked by its ablation's effect on a target. */
+export function unitImportance(name, body, { signal } = {}) {
+  return postJson(`${modelUrl(name)}/importance`, body, { signal });
+}
