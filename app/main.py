@@ -14,6 +14,7 @@ from app.api import activations, cells, docs, health, importance, interventions,
 from app.engine.device import exact_float32, resolve_device
 from app.engine.snapshots import SnapshotCache
 from app.errors import install_error_handlers
+from app.limits import BodySizeLimitMiddleware, document_body_limit
 from app.registry import ModelRegistry
 from app.security import SecurityHeadersMiddleware
 from app.settings import PROJECT_ROOT, Settings
@@ -48,11 +49,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.rank_slots = threading.BoundedSemaphore(settings.rank_slots)
     app.state.snapshot_cache = SnapshotCache(settings.snapshot_cache)
     app.state.registry = ModelRegistry()  # replaced in the lifespan
-    app.add_middleware(SecurityHeadersMiddleware)
+    app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes)
+    app.add_middleware(SecurityHeadersMiddleware)  # added last, so it is outermost: its headers go on the 413s too
     install_error_handlers(app)
     for router in (pages.router, docs.router, models.router, cells.router, importance.router, activations.router,
                    interventions.router, sample.router, health.router):
         app.include_router(router)
+    document_body_limit(app)
     app.mount(docs.ASSETS, docs.assets(), name="docs-assets")
     app.mount("/static", StaticFiles(directory=PROJECT_ROOT / "static"), name="static")
     return app

@@ -17,6 +17,8 @@ class Settings(BaseSettings):
     host: str = Field("127.0.0.1", description="Address the server listens on (0.0.0.0: every interface)")
     port: int = Field(8000, ge=1, le=65535, description="Port the server listens on")
     max_text_length: int = Field(100_000, ge=1, description="Longest text accepted, in characters")
+    max_body_bytes: int = Field(4_000_000, ge=1, description="Largest request body accepted, in bytes (a 100,000-"
+                                "character text is at most 1.2 MB of JSON)")
     max_values: int = Field(5_000_000, ge=1, description="Most activation values (characters x units) in one response")
     max_rank_chars: int = Field(50_000, ge=1, description="Longest text ranked on the fly (POST .../cells)")
     compute_slots: int = Field(1, ge=1, description="Requests whose model computations run at once; the others "
