@@ -99,7 +99,7 @@ class CharRNN(nn.Module):
             value = (state or {}).get(str(StateName(layer, kind)))
             if value is None:
                 return like.new_zeros(1, batch, self.config.hidden_size)
-            return value.reshape(1, batch, self.config.hidden_size).to(like.dtype)
+            return value.reshape(1, batch, self.config.hidden_size).to(like)  # like's dtype and device
 
         return (get("h"), get("c")) if self.config.arch == "lstm" else get("h")
 
