@@ -10,12 +10,13 @@ from fastapi import FastAPI
 from fastapi.concurrency import run_in_threadpool
 from fastapi.staticfiles import StaticFiles
 
-from app.api import activations, cells, docs, health, importance, interventions, models, pages, sample
+from app.api import activations, attribution, cells, docs, health, importance, interventions, models, pages, sample
 from app.engine.device import exact_float32, resolve_device
 from app.engine.snapshots import SnapshotCache
 from app.errors import install_error_handlers
 from app.limits import BodySizeLimitMiddleware, document_body_limit
 from app.registry import ModelRegistry
+from app.services.batcher import Batcher
 from app.security import SecurityHeadersMiddleware
 from app.settings import PROJECT_ROOT, Settings
 
@@ -40,6 +41,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         logging.getLogger("cellx").info("models compute on %s", device)
         app.state.registry = await run_in_threadpool(ModelRegistry.load, settings.models_dir, device)
         yield
+        await run_in_threadpool(app.state.batcher.stop)
 
     # /docs is served by app.api.docs from local assets; ReDoc would need a CDN, so it is off
     app = FastAPI(title="Cell Explorer", version="0.1.0", description=DESCRIPTION, lifespan=lifespan,
@@ -47,13 +49,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.compute_slots = threading.BoundedSemaphore(settings.compute_slots)  # why: app/api/deps.py
     app.state.rank_slots = threading.BoundedSemaphore(settings.rank_slots)
+    app.state.batcher = Batcher(settings.batch_streams, settings.batch_chars, settings.max_streams, settings.max_queue,
+                                settings.retry_after_s, app.state.compute_slots)
     app.state.snapshot_cache = SnapshotCache(settings.snapshot_cache)
     app.state.registry = ModelRegistry()  # replaced in the lifespan
     app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes)
     app.add_middleware(SecurityHeadersMiddleware)  # added last, so it is outermost: its headers go on the 413s too
     install_error_handlers(app)
     for router in (pages.router, docs.router, models.router, cells.router, importance.router, activations.router,
-                   interventions.router, sample.router, health.router):
+                   interventions.router, attribution.router, sample.router, health.router):
         app.include_router(router)
     document_body_limit(app)
     app.mount(docs.ASSETS, docs.assets(), name="docs-assets")

@@ -111,6 +111,8 @@ class HealthResponse(BaseModel):
     status: str = Field(examples=["ok"])
     models: list[str] = Field(description="Models loaded and served")
     failed: dict[str, str] = Field(description="Model directories that failed to load, with the reason")
+    streams: int = Field(0, description="Requests computing in the batcher now (activations, samples)")
+    queued: int = Field(0, description="Requests waiting for a place in the batcher (the queue depth)")
 
 
 class ErrorResponse(BaseModel):

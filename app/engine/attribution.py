@@ -55,7 +55,7 @@ def _check(ids: torch.Tensor, position: int, target: int, window: int, vocab_siz
 
 def _zero_state(model: CharRNN, batch: int) -> State:
     cfg = model.config
-    return {name: torch.zeros(batch, cfg.hidden_size)
+    return {name: model.head.weight.new_zeros(batch, cfg.hidden_size)
             for layer in range(cfg.n_layers) for name in cfg.recurrent_state_names(layer)}
 
 
@@ -95,7 +95,7 @@ def occlusion(model: CharRNN, ids: torch.Tensor, position: int, target: int, win
         plain = {name: value[:1] for name, value in state.items()}  # stream 0 at a: what the joining streams read
         state = {name: torch.cat([value, plain[name].expand(block, -1)]) for name, value in state.items()}
         chunk = ids[a:b].repeat(active + block, 1)  # (B, block): the window's characters, one row per stream
-        joining = torch.arange(block)
+        joining = torch.arange(block, device=ids.device)
         chunk[active + joining, joining] = UNKNOWN_INDEX  # stream active + j occludes character a + j
         state = capture(model, chunk, state=state, with_final_state=True).final_state  # {name: (B, H)}
         active += block
