@@ -29,6 +29,15 @@ class Settings(BaseSettings):
     log_level: Literal["critical", "error", "warning", "info", "debug", "trace"] = Field(
         "info", description="How much the server logs (uvicorn's levels)")
     torch_threads: int | None = Field(None, ge=1, description="torch intra-op threads (unset: torch's own choice)")
+    batch_streams: int = Field(8, ge=1, le=256, description="Rows of every batched pass (app/services/batcher.py): "
+                               "requests computed together. Every pass has this shape, padded, so that an answer "
+                               "does not depend on the load")
+    batch_chars: int = Field(128, ge=1, le=8192, description="Characters a stream reads per batched pass (generation "
+                             "steps per pass for a sample): the time to a stream's next lines")
+    max_streams: int = Field(32, ge=1, description="Requests computing at once (activations, samples); more wait")
+    max_queue: int = Field(64, ge=0, description="Requests waiting for a place among max_streams; beyond this "
+                           "a request gets a 503 with Retry-After")
+    retry_after_s: int = Field(2, ge=1, description="The Retry-After seconds of a 503 when the server is full")
     device: Literal["cpu", "auto", "cuda"] = Field(
         "cpu", description="Where the models compute: cpu, cuda (a GPU; the server refuses to start without one) "
         "or auto (a GPU when torch sees one). Values come back the same to 1e-5, not bit for bit")

@@ -72,26 +72,26 @@ def test_same_request_gives_same_numbers(client):
 
 
 def test_first_streamed_line_arrives_before_the_last_character_is_computed(client, monkeypatch):
-    import app.services.activations as service
+    import app.services.batcher as batcher
 
-    computed = []
-    real_capture = service.capture
+    passes = []
+    real_read_rows = batcher.read_rows
 
-    def recording_capture(model, ids, *args, **kwargs):
-        result = real_capture(model, ids, *args, **kwargs)
-        computed.append(ids.shape[-1])
-        return result
+    def recording_read_rows(model, ids, *args, **kwargs):
+        passes.append(ids.shape[-1])
+        return real_read_rows(model, ids, *args, **kwargs)
 
-    monkeypatch.setattr(service, "capture", recording_capture)
+    monkeypatch.setattr(batcher, "read_rows", recording_read_rows)
     text = "x" * 50_000
     with client.stream("POST", "/api/activations/stream", json={"model": "tiny-lstm", "text": text, "units": [0]}) as response:
         lines = response.iter_lines()
         json.loads(next(lines))  # metadata
         first = json.loads(next(lines))
         assert first["i"] == 0
-        assert sum(computed) < len(text)  # the server has not yet processed the whole text
+        assert sum(passes) < len(text)  # the server has not yet processed the whole text
         count = 1 + sum(1 for _ in lines)
-    assert count == len(text) and sum(computed) == len(text)
+    chunk = client.app.state.settings.batch_chars
+    assert count == len(text) and passes == [chunk] * -(-len(text) // chunk)
 
 
 @pytest.mark.parametrize("body, status, needle", [
@@ -208,18 +208,19 @@ class _CountingTurns:
         return None
 
 
-def test_every_model_computation_takes_a_turn_at_the_compute_slots(client):
+def test_every_batched_pass_takes_a_turn_at_the_compute_slots(client):
     from concurrent.futures import ThreadPoolExecutor
 
-    turns = _CountingTurns()
-    original, client.app.state.compute_slots = client.app.state.compute_slots, turns
+    turns, batcher = _CountingTurns(), client.app.state.batcher
+    original, batcher.compute_slot = batcher.compute_slot, turns
+    before = batcher.passes
     try:
-        text = "x" * 1000  # chunks of 256 + 512 + 232 characters
+        text = "x" * 1000
         with ThreadPoolExecutor(max_workers=3) as pool:
             plain = list(pool.map(lambda _: _post(client, text=text).status_code, range(3)))
         streamed = client.post("/api/activations/stream", json={"model": "tiny-lstm", "text": text})
         sampled = client.post("/api/sample", json={"model": "tiny-lstm", "length": 5})
     finally:
-        client.app.state.compute_slots = original
+        batcher.compute_slot = original
     assert plain == [200] * 3 and streamed.status_code == 200 and sampled.status_code == 200
-    assert turns.turns == 3 * 3 + 3 + 5  # one per chunk, one per sampled character
+    assert turns.turns == batcher.passes - before > 0  # one per batched pass, whatever it holds

@@ -19,6 +19,7 @@ from fastapi import Depends, Request
 from app.engine.snapshots import SnapshotCache
 from app.errors import InputError
 from app.registry import ModelRegistry
+from app.services.batcher import Batcher
 from app.settings import Settings
 
 
@@ -30,6 +31,11 @@ def get_registry(request: Request) -> ModelRegistry:
 def get_settings(request: Request) -> Settings:
     """The settings the running app was built with (tests build apps with their own)."""
     return request.app.state.settings
+
+
+def get_batcher(request: Request) -> Batcher:
+    """The app's batcher: activations and samples computed as rows of shared batched passes (its docstring)."""
+    return request.app.state.batcher
 
 
 def get_compute_slot(request: Request) -> AbstractContextManager:
@@ -69,4 +75,5 @@ RegistryDep = Annotated[ModelRegistry, Depends(get_registry)]
 SnapshotCacheDep = Annotated[SnapshotCache, Depends(get_snapshot_cache)]
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 ComputeSlotDep = Annotated[AbstractContextManager, Depends(get_compute_slot)]
+BatcherDep = Annotated[Batcher, Depends(get_batcher)]
 RankSlotDep = Annotated[RankSlot, Depends(get_rank_slot)]

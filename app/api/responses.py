@@ -27,3 +27,5 @@ def errors(*codes: int | tuple[int, str]) -> dict:
 
 
 BODY = (400, 422)  # every route with a JSON body: bytes that are not UTF-8, or fields that do not validate
+# the batcher's 503 (app/services/batcher.py), sent with a Retry-After header
+FULL = "the server is full (max_streams computing, max_queue waiting): retry after Retry-After seconds"

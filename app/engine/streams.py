@@ -1,0 +1,109 @@
+"""One recurrent pass over many streams of different texts, each with its own state and its own request.
+
+interventions.py runs alternative edits over one text; here every row of the batch is a different
+text at its own position (the batcher's requests), and each row asks for its own state and units.
+The fused layers run once for all rows (one matrix-matrix product per step instead of one
+matrix-vector product per stream); what a row asked for beyond h (the LSTM cell state, a gate)
+is recomputed from that row alone, as capture() recomputes it, so its cost follows the row's
+own units.
+
+Exactness: a row's numbers depend on its own ids and state and on the batch's shape, never on
+the other rows. The kernels give each row the same bits whatever the other rows hold and
+wherever the row sits, but not whatever the batch size (a (1, H) product takes another path
+than an (8, H) one), so callers keep the shape fixed: always `rows` rows of `steps` steps,
+idle rows padded with the unknown symbol, which is no input at all.
+"""
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import torch
+
+from app.engine.capture import _derived_states  # the recompute of c and the gates, shared with capture()
+from app.engine.model import CharRNN, State
+from app.engine.names import StateName
+from app.engine.vocab import UNKNOWN_INDEX
+
+
+@dataclass(frozen=True)
+class Want:
+    """What one row reads: a state (a StateName string; None: only the logits) and its units (None: every unit)."""
+    name: str | None
+    units: tuple[int, ...] | None = None
+
+
+@dataclass
+class RowResult:
+    values: torch.Tensor | None  # (T, U) the wanted state, on the model's device
+    logits: torch.Tensor  # (T, V) next-character logits
+
+
+def model_device(model: CharRNN) -> torch.device:
+    return next(model.parameters()).device
+
+
+def stack_states(model: CharRNN, states: Sequence[State | None]) -> State:
+    """Per-row states {name: (H,)} (None: the zero state) -> one batched state {name: (G, H)}."""
+    H, device = model.config.hidden_size, model_device(model)
+    zeros = torch.zeros(H, device=device)
+    names = [name for layer in range(model.config.n_layers) for name in model.config.recurrent_state_names(layer)]
+    return {name: torch.stack([zeros if s is None else s[name] for s in states]) for name in names}  # (G, H)
+
+
+def row_state(state: State, row: int) -> State:
+    """One row of a batched state, {name: (H,)}: a copy, so the batch's tensors can be dropped."""
+    return {name: value[row].clone() for name, value in state.items()}
+
+
+def pad_ids(chunks: Sequence[torch.Tensor | None], rows: int, steps: int, device: torch.device) -> torch.Tensor:
+    """Rows of ids (each up to `steps` long; None: an idle row) -> (rows, steps), padded with the unknown symbol."""
+    ids = torch.full((rows, steps), UNKNOWN_INDEX, dtype=torch.long, device=device)
+    for row, chunk in enumerate(chunks):
+        if chunk is not None:
+            ids[row, : len(chunk)] = chunk
+    return ids
+
+
+@torch.no_grad()
+def read_rows(model: CharRNN, ids: torch.Tensor, state: State, wants: Sequence[Want | None],
+              ) -> tuple[list[RowResult | None], State]:
+    """ids (G, T) from `state` {name: (G, H)}: each wanted row's state and logits, and the batch's final state.
+
+    A row whose want is None (padding) costs its share of the fused pass and nothing else.
+    The fused path is capture()'s own (embed, each layer's module, head), so one row alone in
+    a batch of G gives what capture() gives for that batch.
+    """
+    if model.training:
+        raise ValueError("read_rows needs a model in eval mode (served models are)")
+    G = ids.shape[0]
+    arch = model.config.arch
+    parsed = [None if w is None or w.name is None else StateName.parse(w.name, arch, model.config.n_layers)
+              for w in wants]
+    device = ids.device
+    picked: list[torch.Tensor | None] = [None] * G
+    final: State = {}
+    x = model.embed(ids)  # (G, T, E)
+    for layer, module in enumerate(model.layers):
+        init = model.layer_state_in(layer, state, G, x)
+        out, last = module(x, init)  # (G, T, H)
+        for row, name in enumerate(parsed):
+            if name is None or name.layer != layer:
+                continue
+            units = wants[row].units
+            index = torch.arange(module.hidden_size, device=device) if units is None else \
+                torch.tensor(units, dtype=torch.long, device=device)
+            if name.kind == "h":
+                picked[row] = out[row, :, index]  # (T, U)
+                continue
+            one_row = slice(row, row + 1)
+            row_init = tuple(part[:, one_row] for part in init) if arch == "lstm" else init[:, one_row]
+            derived = _derived_states(arch, module, x[one_row], ids[one_row], layer == 0 and model.embedding is None,
+                                      out[one_row], row_init, [name.kind], index)
+            picked[row] = derived[name.kind][0]  # (T, U)
+        final.update(model.layer_state_out(layer, last))
+        x = out
+    logits = model.head(x)  # (G, T, V)
+    results = [None if want is None else RowResult(values=picked[row], logits=logits[row])
+               for row, want in enumerate(wants)]
+    return results, final
