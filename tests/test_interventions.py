@@ -165,6 +165,25 @@ def test_streams_side_by_side_equal_single_runs(arch, vocab):
         assert (together.logits[b] - alone.logits[0]).abs().max() < TOL
 
 
+@pytest.mark.parametrize("arch", ["rnn", "lstm", "gru"])
+def test_streams_that_share_the_lower_layers_equal_single_runs(arch, vocab):
+    # every intervention in layer 1: layer 0 runs once for all streams, also across two chunks
+    model = make_model(arch, vocab.size)
+    ids, means, names = _ids(vocab), _means(model), ["layers.0.h", "layers.1.h"]
+    sets = [[]] + [[_intervention("h", op, layer=1, units=(u,), start=9)] for u in range(3) for op in ("zero", "mean")]
+    first = intervene_streams(model, ids[:20], sets, names=names, units=[1, 3], means=means, with_logits=True,
+                              with_final_state=True)
+    second = intervene_streams(model, ids[20:], sets, names=names, units=[1, 3], means=means, with_logits=True,
+                               state=first.final_state, offset=20)
+    for b, interventions in enumerate(sets):
+        alone = intervene(model, ids, interventions, names=names, units=[1, 3], means=means, with_logits=True)
+        for name in names:
+            joined = torch.cat([first.states[name][b], second.states[name][b]])
+            assert joined.shape == alone.states[name][0].shape
+            assert (joined - alone.states[name][0]).abs().max() < TOL, (b, name)
+        assert (torch.cat([first.logits[b], second.logits[b]]) - alone.logits[0]).abs().max() < TOL
+
+
 def test_a_text_in_chunks_equals_one_call(vocab):
     model = make_model("lstm", vocab.size)
     ids, names = _ids(vocab), ["layers.1.c"]

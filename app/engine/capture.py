@@ -98,6 +98,8 @@ def capture(
     with_final_state: bool = False,
     stepwise: Stepwise | None = None,
     n_layers: int | None = None,
+    inputs: torch.Tensor | None = None,
+    first_layer: int = 0,
 ) -> Capture:
     """Runs ids (B, T) or (T,) and returns the requested states for the requested units.
 
@@ -106,6 +108,9 @@ def capture(
     `stepwise` computes every state in one explicit time loop instead (see Stepwise).
     `n_layers` runs only the first n layers (no logits then): the final state covers just those,
     which is all a caller continuing lower-layer states needs.
+    `inputs` (B, T, H) with `first_layer` L > 0 starts at layer L, reading inputs as the output of
+    layer L - 1 (the caller ran the layers below, e.g. once for many streams that differ only from
+    L up): the states asked for and the final state then cover layers L and up.
     The pass runs where the model is (CELLX_DEVICE); the states and logits come back on the CPU,
     the final state stays on the model's device for the next call.
     """
@@ -122,14 +127,17 @@ def capture(
     if stepwise is not None and stepwise.outputs and units is not None:
         raise ValueError("stepwise outputs need all units")
     top = _layers_to_run(cfg.n_layers, wanted, with_logits, with_final_state, n_layers)
+    if (inputs is None) != (first_layer == 0) or any(layer < first_layer for layer in wanted):
+        raise ValueError("inputs and first_layer > 0 go together, and the states asked for must be in layers "
+                         "first_layer and up")
 
     was_training = model.training
     if was_training:  # served models are already in eval mode: they are never written to, so threads can share them
         model.eval()
     states: dict[str, torch.Tensor] = {}
     final: State = {}
-    x = model.embed(ids)  # (B, T, E)
-    for layer in range(top):
+    x = model.embed(ids) if inputs is None else inputs.to(device)  # (B, T, E), or (B, T, H) into first_layer
+    for layer in range(first_layer, top):
         init = model.layer_state_in(layer, state, ids.shape[0], x)
         x, layer_states, last = _capture_layer(model, layer, x, ids, init, wanted.get(layer, []),
                                                None if units is None else unit_index, stepwise)  # (B, T, H)

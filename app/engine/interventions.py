@@ -178,6 +178,34 @@ def _boundaries(sets: Sequence[Sequence[Intervention]], offset: int, T: int) -> 
     return sorted(cuts)
 
 
+def _shared_layers(sets: Sequence[Sequence[Intervention]]) -> int:
+    """How many lower layers every stream computes alike: those below the lowest intervened layer
+    (0 for a single stream, where there is nothing to share)."""
+    layers = [iv.layer for interventions in sets for iv in interventions]
+    return min(layers) if len(sets) > 1 and layers else 0
+
+
+def _split_capture(model: CharRNN, ids: torch.Tensor, shared: int, names: Sequence[str],
+                   units: Sequence[int] | None, state: State | None, with_logits: bool,
+                   stepwise: Stepwise | None) -> Capture:
+    """capture() of streams that differ only from layer `shared` up: the layers below run once, for
+    stream 0, and their output is what every stream's layer `shared` reads."""
+    B, arch, n = ids.shape[0], model.config.arch, model.config.n_layers
+    below = [name for name in names if StateName.parse(name, arch, n).layer < shared]
+    feed = str(StateName(shared - 1, "h"))  # the output of the last shared layer, every unit
+    state = state or {}
+    lower_state = {k: v[:1] for k, v in state.items() if StateName.parse(k, arch, n).layer < shared}
+    lower = capture(model, ids[:1], [*below, feed], None, lower_state, with_final_state=True, n_layers=shared)
+    upper = capture(model, ids, [name for name in names if name not in below], units,
+                    {k: v for k, v in state.items() if k not in lower_state}, with_logits=with_logits,
+                    with_final_state=True, stepwise=stepwise,
+                    inputs=lower.states[feed].expand(B, -1, -1), first_layer=shared)  # (B, T, H)
+    index = slice(None) if units is None else list(units)
+    states = {name: lower.states[name][..., index].expand(B, -1, -1).contiguous() for name in below}
+    final = {k: v.expand(B, -1).contiguous() for k, v in lower.final_state.items()}
+    return Capture(states={**states, **upper.states}, logits=upper.logits, final_state={**final, **upper.final_state})
+
+
 @torch.no_grad()
 def intervene_streams(model: CharRNN, ids: torch.Tensor, sets: Sequence[Sequence[Intervention]],
                       names: Sequence[str] = (), units: Sequence[int] | None = None,
@@ -189,6 +217,9 @@ def intervene_streams(model: CharRNN, ids: torch.Tensor, sets: Sequence[Sequence
     `offset` is the text position of ids[0] (spans are text positions), and `state` a previous
     call's final_state (B streams), so a long text runs in chunks exactly as in one call.
     `means` {state name: (H,)} are the stored unit means, for "mean".
+    When every stream's interventions are in layer L or above, the layers below L (the same in every
+    stream) run once, for one stream, and are broadcast: e.g. 64 ablations of layer 1 skip 63 passes
+    of layer 0.
     """
     for interventions in sets:
         check(interventions, model.config, means)
@@ -199,12 +230,16 @@ def intervene_streams(model: CharRNN, ids: torch.Tensor, sets: Sequence[Sequence
     values = {iv: _values(iv, means) for interventions in sets for iv in interventions}
     parts: list[Capture] = []
     cuts = _boundaries(sets, offset, T)
+    shared = _shared_layers(sets)
     for a, b in zip(cuts[:-1], cuts[1:]):
         edits = _segment_edits(sets, offset + a, values)
         # where nothing acts, the plain path: exactly the plain numbers, and faster for one stream
         stepwise = Stepwise(torch.float32, edits=edits) if edits else None
-        part = capture(model, ids[:, a:b], names, units, state, with_logits=with_logits,
-                       with_final_state=True, stepwise=stepwise)
+        if shared:
+            part = _split_capture(model, ids[:, a:b], shared, names, units, state, with_logits, stepwise)
+        else:
+            part = capture(model, ids[:, a:b], names, units, state, with_logits=with_logits,
+                           with_final_state=True, stepwise=stepwise)
         state = part.final_state
         parts.append(part)
     if len(parts) == 1:
