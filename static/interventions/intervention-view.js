@@ -10,7 +10,8 @@ import { touches } from "../store/writable.js";
 import { countCodePoints, visibleChar } from "../lib/chars.js";
 import { byId } from "../lib/dom.js";
 import { fmtInt, fmtValue } from "../lib/format.js";
-import { clampRange, deltaColouring, effectSummary, staticRecord, typedSpan, valueColouring } from "../lib/interventions.js";
+import { DELTA_FULL_BITS, clampRange, deltaColouring, effectSummary, staticRecord, typedSpan, valueColouring }
+  from "../lib/interventions.js";
 import { createColouredText } from "../render/coloured-text.js";
 import { effectDetail } from "./effect-detail.js";
 import { buildInterventionForm } from "./intervention-form.js";
@@ -112,7 +113,8 @@ export function mountInterventions() {
     ui.status.textContent = `L${iv.layer} ${iv.state} ${iv.units[0]} ${what} at ${where}`;
     const { mean, worst } = effectSummary(answer.chars, answer.delta_bits);
     ui.summary.textContent = `mean change of surprisal ${fmtValue(mean)} bits/char`
-      + (worst ? ` · largest rise ${fmtValue(worst.delta)} bits at “${visibleChar(worst.char)}” (position ${fmtInt.format(worst.index)})` : "");
+      + (worst ? ` · largest rise ${fmtValue(worst.delta)} bits at “${visibleChar(worst.char)}” (position ${fmtInt.format(worst.index)})` : "")
+      + ` · each character coloured by the change of its own surprisal, full red at +${DELTA_FULL_BITS} bits or more`;
   }
 
   function retarget(state) {
