@@ -417,6 +417,8 @@ class AttributionRequest(RequestModel):
         "occlusion", description='"occlusion": each character replaced by the unknown symbol (no input), one '
         'batched pass; "gradient": gradient x input, the first-order estimate of the same, cheaper and less '
         "faithful (it sees mostly the last few characters)")
+    snapshot: Step | None = Field(None, description="A training step from the model's `snapshots`: explain the "
+                                  "prediction of the weights of that step (default: final)")
 
 
 class AttributionResponse(BaseModel):
@@ -452,3 +454,162 @@ class MemoryReach(BaseModel):
                                             "||d log2 p(a character) / d the state after reading the one k positions "
                                             "before it|| (k = 1: the state the prediction reads): the "
                                             "vanishing-gradient curve")
+
+
+# --- select and match, compare two models: POST /api/models/{name}/select, /match, /api/compare (app/cells/spans.py) ---
+
+# percentiles of each unit's own distribution on the held-out sample (app/cells/match.py)
+Percentile = Annotated[float, Field(ge=50.5, le=99.5)]
+Margin = Annotated[int, Field(ge=0, le=100), BeforeValidator(_integral)]
+MATCH_STATE_HELP = ('"h", "c" (LSTM) or "all": every layer\'s h and c at once (then `layer` is ignored); gates are '
+                    'not searched. Default: "c" for an LSTM, "h" otherwise.')
+
+
+class SpanSelection(RequestModel):
+    text: str | None = Field(None, min_length=1, description="The text the span is selected in",
+                             examples=['"My dear Mr. Bennet," said his lady to him one day.'])
+    start: Integer | None = Field(None, ge=0, description="First selected character (0-based)", examples=[1])
+    end: Integer | None = Field(None, ge=1, description="One past the last selected character", examples=[19])
+    layer: Integer | None = Field(None, description="0-based layer index; default: the last layer", examples=[1])
+    state: str | None = Field(None, description=MATCH_STATE_HELP, examples=["all"])
+    threshold: Percentile | None = Field(None, description="On: above the unit's own p-th percentile on the held-out "
+                                         "sample (sign +1) or below its (100 - p)-th (sign -1); 50.5-99.5 in steps "
+                                         "of 0.5; default: the model's suggested one", examples=[70])
+    fraction: float = Field(1.0, gt=0, le=1, description="Share of the span's characters a unit must be on at (0-1]")
+    before: Margin = Field(0, description="Characters before the span where a selected unit must be off (0-100)")
+    after: Margin = Field(0, description="Characters after the span where a selected unit must be off (0-100)")
+    track: str | None = Field(None, description="A built-in hypothesis (GET /api/hypotheses) whose per-character "
+                              "values come back as a meta track", examples=["inside_double_quotes"])
+
+
+class SelectRequest(SpanSelection):
+    text: str = Field(min_length=1, description="The text the span is selected in",
+                      examples=['"My dear Mr. Bennet," said his lady to him one day.'])
+    start: Integer = Field(ge=0, description="First selected character (0-based)", examples=[1])
+    end: Integer = Field(ge=1, description="One past the last selected character", examples=[19])
+
+
+class MatchUnit(RequestModel):
+    layer: Integer = Field(ge=0)
+    state: str = Field(description='"h" or "c"')
+    unit: Integer = Field(ge=0)
+    sign: Literal[1, -1] = Field(description="+1: on when high; -1: on when low")
+
+
+class MatchRequest(SpanSelection):
+    units: list[MatchUnit] | None = Field(None, min_length=1, max_length=512, description="The units to match, "
+                                          "instead of a span to select them from (then text, start and end are "
+                                          "optional: the text is only searched with in_text)")
+    top: Integer = Field(10, ge=1, le=50, description="Matches returned (1-50)")
+    length: Integer | None = Field(None, ge=1, le=10_000, description="Length the length penalty prefers; default: "
+                                   "the span's, or 20 with units")
+    length_weight: float = Field(1.0, ge=0, le=4, description="Exponent of the length penalty (shorter / longer "
+                                 "length)^w; 0 ignores length")
+    context: Integer = Field(40, ge=0, le=200, description="Characters of context on each side of a match (0-200)")
+    in_text: bool = Field(False, description="Search the sent text as well as the held-out sample")
+
+
+class SelectedUnit(BaseModel):
+    layer: int
+    state: str
+    name: str = Field(description='Full state name, e.g. "layers.1.c"')
+    unit: int
+    sign: int = Field(description="+1: on when high; -1: on when low")
+    fraction: float | None = Field(None, description="Share of the span's characters it is on at")
+    strength: float | None = Field(None, description="Mean signed distance from its median over the span, 0-1 "
+                                   "(1: at its own extreme throughout)")
+
+
+class ThresholdCount(BaseModel):
+    threshold: float
+    units: int = Field(description="Units selected at this threshold")
+
+
+class Track(BaseModel):
+    hypothesis: str
+    values: list[float] = Field(description="Per character: 0/1 (binary) or the hypothesis's number")
+
+
+class SelectResponse(BaseModel):
+    model_config = ConfigDict(protected_namespaces=())
+    model: str
+    states: list[str] = Field(description="Full names of the states searched")
+    threshold: float = Field(description="The threshold used (percentile)")
+    suggested_threshold: float = Field(description="The model's default")
+    units: list[SelectedUnit] = Field(description="The selected units, strongest first")
+    counts: list[ThresholdCount] = Field(description="How many units pass at each threshold of a grid, for a slider")
+    track: Track | None = Field(None, description="The requested hypothesis over the whole text")
+
+
+class MatchItem(BaseModel):
+    source: Literal["sample", "text"] = Field(description="Where it was found: the model's held-out sample or the "
+                                              "sent text")
+    start: int
+    end: int
+    score: float = Field(description="Jaccard overlap of the span's on-set with the selected set x length penalty")
+    jaccard: float
+    context: str = Field(description="The match with up to `context` characters on each side")
+    context_start: int = Field(description="Where the context starts in its source")
+    values: list[float] = Field(description="Per context character, the selected units' mean signed percentile "
+                                "(-1..1; 1: all at their own extreme on their sign's side)")
+    track: list[float] | None = Field(None, description="Per context character, the track hypothesis")
+
+
+class HypothesisAgreement(BaseModel):
+    hypothesis: str
+    metric: str = Field(description='"auroc" or "pearson", as in the ranking')
+    score: float = Field(description="max(AUROC, 1 - AUROC) or |r| of the selected units' mean signed percentile "
+                         "over the matches' contexts")
+    sign: int
+    inside: float | None = Field(None, description="Binary hypotheses: share of the matched characters where it "
+                                 "holds")
+
+
+class MatchResponse(BaseModel):
+    model_config = ConfigDict(protected_namespaces=())
+    model: str
+    states: list[str]
+    threshold: float
+    units: list[SelectedUnit]
+    matches: list[MatchItem] = Field(description="Best first")
+    hypotheses: list[HypothesisAgreement] = Field(description="Built-in hypotheses by agreement with the selected "
+                                                  "set over the matches, best first (at most 5)")
+    best_hypothesis: str | None = Field(description="The first of them; null without matches")
+    track: str | None = Field(None, description="The hypothesis of each match's track (the requested one, else "
+                              "the best)")
+
+
+class CompareRequest(RequestModel):
+    model_a: str = Field(examples=["austen-lstm"])
+    model_b: str = Field(examples=["austen-rnn"])
+    layer: Integer = Field(ge=0, description="model_a's layer", examples=[1])
+    state: str = Field(description='model_a\'s state: "h" or "c"', examples=["c"])
+    unit: Integer = Field(ge=0, description="model_a's unit", examples=[378])
+    text: str | None = Field(None, min_length=2, description="Text both models read; default: the first 20,000 "
+                             "characters of model_a's held-out sample")
+    top: Integer = Field(10, ge=1, le=100, description="Best units of model_b returned (1-100)")
+    layer_b: Integer | None = Field(None, ge=0, description="model_b's state for the CKA; default: the same layer "
+                                    "(or its last)")
+    state_b: str | None = Field(None, description='model_b\'s state for the CKA; default: the same kind, or "h"')
+
+
+class ComparedUnit(BaseModel):
+    layer: int
+    state: str
+    name: str
+    unit: int
+    pearson: float = Field(description="Pearson r with model_a's unit over the text (sign kept)")
+
+
+class CompareResponse(BaseModel):
+    model_config = ConfigDict(protected_namespaces=())
+    model_a: str
+    model_b: str
+    name: str = Field(description="model_a's state")
+    unit: int
+    chars: int = Field(description="Characters of the text both read")
+    units: list[ComparedUnit] = Field(description="model_b's units of every layer's h and c by |r|, best first")
+    cka_a: str = Field(description="model_a's state the CKA is of")
+    cka_b: str = Field(description="model_b's state the CKA is of")
+    cka: float = Field(description="Linear CKA between the two states over the text (0-1; 1: the same up to rotation "
+                       "and scale)")

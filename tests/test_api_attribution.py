@@ -49,6 +49,7 @@ def test_unknown_characters_are_listed(client):
     ({"window": 0}, "greater than or equal to 1"),
     ({"target": "ab"}, "at most 1 character"),
     ({"method": "saliency"}, "'occlusion' or 'gradient'"),
+    ({"snapshot": 5}, "has no training snapshots"),
 ])
 def test_refusals_say_what_is_allowed(client, body, words):
     response = _post(client, **body)

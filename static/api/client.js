@@ -84,3 +84,12 @@ export function steeredSample(body, { signal } = {}) {
 export function unitImportance(name, body, { signal } = {}) {
   return postJson(`${modelUrl(name)}/importance`, body, { signal });
 }
+
+/** POST /api/attribution: the bits one prediction loses when each earlier character is occluded ("occlusion"),
+ * or gradient x input's estimate of them ("gradient"). */
+export function attributePrediction(body, { signal } = {}) {
+  return postJson("/api/attribution", body, { signal });
+}
+
+/** GET /api/models/{name}/memory: how far back the model remembers (a 404 where none is stored). */
+export const memoryReach = (name) => cachedJson(`${modelUrl(name)}/memory`);

@@ -18,6 +18,8 @@ export const appStore = writable({
   sampleRequest: null, // {serial, prime, length, temperature, seed, stopped}: the sample wanted
   caret: null, // {source: "text"|"sample", index, pinned, via: "pointer"|"keyboard"|"chart"}
   error: null, // {message, source}: shown in the page's error area until its source succeeds
+  attributionAsk: null, // {serial, model, text, position, target}: the prediction to explain (attribution/)
+  attribution: null, // {serial, phase: "loading"|"done"|"failed", occlusion, gradient, message}: its answers
   interventionRequest: null, // {serial, op, value, span}: the intervention on the selected unit wanted (interventions/)
   interventionView: null, // {serial, phase: "busy"|"done"|"failed", request, answer}: its POST /api/interventions
   steerRequest: null, // {serial, prime, length, temperature, seed}: a sample with and without it wanted
