@@ -11,6 +11,7 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.staticfiles import StaticFiles
 
 from app.api import activations, attribution, cells, docs, health, importance, interventions, models, pages, sample
+from app.api import match as match_api
 from app.engine.device import exact_float32, resolve_device
 from app.engine.snapshots import SnapshotCache
 from app.errors import install_error_handlers
@@ -59,6 +60,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     for router in (pages.router, docs.router, models.router, cells.router, importance.router, activations.router,
                    interventions.router, attribution.router, sample.router, health.router):
         app.include_router(router)
+    app.include_router(match_api.router)
     document_body_limit(app)
     app.mount(docs.ASSETS, docs.assets(), name="docs-assets")
     app.mount("/static", StaticFiles(directory=PROJECT_ROOT / "static"), name="static")
