@@ -1,12 +1,13 @@
 """Interventions on a shipped model: their speed, and whether mean-ablating the cell the app names matters.
 
-    python bench/interventions.py [--model models/austen-lstm] [--target quotes|comment] [--random 24]
-                                  [--seed 0] [--repeats 3] [--threads 1] [--no-speed]
+    python bench/interventions.py [--model models/austen-lstm] [--target quotes|comment] [--state c]
+                                  [--random 24] [--seed 0] [--repeats 3] [--threads 1] [--no-speed]
 
 --target names the cell and the characters where it should matter: "quotes" (default) the best
 unit for inside_double_quotes, measured at closing quotes (and opening ones); "comment" the best
 unit for inside_c_comment (linux-lstm), measured at both characters of each */ that closes a block
-comment (and of each /* that opens one). --no-speed skips the speed part.
+comment (and of each /* that opens one); both also at every character inside (the hypothesis's
+positives). --state takes the hypothesis's best unit in that state. --no-speed skips the speed part.
 
 Speed, on the first 2,000 characters of the model's held-out sample (one stream, best of --repeats):
   (a) plain capture: the quote cell's state and the logits, as POST /api/activations computes them
@@ -34,7 +35,7 @@ import numpy as np
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from app.cells.hypotheses import _C_TOKEN, _blank_line_mask, code_points  # noqa: E402
+from app.cells.hypotheses import _C_TOKEN, _blank_line_mask, code_points, hypothesis_values  # noqa: E402
 from bench.timing import best_time  # noqa: E402
 from app.cells.store import load_store  # noqa: E402
 from app.engine.capture import capture  # noqa: E402
@@ -74,11 +75,13 @@ TARGETS = {"quotes": ("inside_double_quotes", quote_marks, ("opening quotes", "c
            "comment": ("inside_c_comment", comment_marks, ("opening /*", "closing */"))}
 
 
-def effects(delta: np.ndarray, opening: np.ndarray, closing: np.ndarray) -> tuple[float, float, float]:
-    """Mean change of surprisal at the closing marks, the opening marks, every character; delta[i] is
-    the change for the prediction of character i + 1, so a mark at j is delta[j - 1]."""
-    return (float(np.mean(delta[closing[closing > 0] - 1])), float(np.mean(delta[opening[opening > 0] - 1])),
-            float(np.nanmean(delta)))
+def effects(delta: np.ndarray, opening: np.ndarray, closing: np.ndarray,
+            inside: np.ndarray) -> tuple[float, float, float, float]:
+    """Mean change of surprisal at the closing marks, the opening marks, the characters inside (the
+    hypothesis's positives), every character; delta[i] is the change for the prediction of
+    character i + 1, so a mark at j is delta[j - 1]."""
+    return tuple(float(np.mean(delta[marks[marks > 0] - 1])) for marks in (closing, opening, inside)) + (
+        float(np.nanmean(delta)),)
 
 
 @torch.no_grad()
@@ -103,6 +106,8 @@ def main() -> None:
     parser.add_argument("--model", default="models/austen-lstm")
     parser.add_argument("--target", choices=sorted(TARGETS), default="quotes",
                         help="the cell's hypothesis and the characters it should matter for")
+    parser.add_argument("--state", default=None, help="the best unit of the hypothesis in this state (default: "
+                        "the best of any state)")
     parser.add_argument("--random", type=int, default=24, help="random units of the cell's state")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--repeats", type=int, default=3)
@@ -115,7 +120,8 @@ def main() -> None:
     model_dir = Path(args.model)
     loaded, store = load_model_dir(model_dir), load_store(model_dir)
     hypothesis, find_marks, (second, first) = TARGETS[args.target]
-    cell = next(c for c in store.summary["cells"] if c["hypothesis"] == hypothesis)
+    cell = next(c for c in store.summary["cells"] if c["hypothesis"] == hypothesis
+                and args.state in (None, c["state"]))
     sel = ResolvedSelection(cell["layer"], cell["state"], [cell["unit"]])
     ablate = [Intervention(sel.layer, sel.state, [cell["unit"]], "mean")]
     sample, settings = store.sample, Settings()
@@ -127,15 +133,16 @@ def main() -> None:
         speed(loaded, sample[: args.chars], sel, ablate, means, args.repeats)
 
     opening, closing = find_marks(sample)
+    inside = np.flatnonzero(hypothesis_values(hypothesis, sample) > 0)
     started = time.perf_counter()
     result = compare(loaded, sample, ablate, sel, 0, means)
     service_s = time.perf_counter() - started
     delta = np.array([np.nan if d is None else d for d in result["delta_bits"]])
-    close, open_, every = effects(delta, opening, closing)
-    print(f"\neffect on the held-out sample ({len(sample):,} characters, {len(closing)} {first} and "
-          f"{len(opening)} {second} characters), change of surprisal in bits:")
+    close, open_, within, every = effects(delta, opening, closing, inside)
+    print(f"\neffect on the held-out sample ({len(sample):,} characters; {first}: {len(closing)}, {second}: "
+          f"{len(opening)}, inside: {len(inside):,}), change of surprisal in bits:")
     print(f"  {sel.name}[{cell['unit']}] mean-ablated (service, {service_s:.0f} s): {first} {close:+.3f}, "
-          f"{second} {open_:+.3f}, every character {every:+.4f}")
+          f"{second} {open_:+.3f}, inside ({hypothesis}) {within:+.4f}, every character {every:+.4f}")
 
     others = random.Random(args.seed).sample([u for u in range(loaded.model.config.hidden_size)
                                                if u != cell["unit"]], args.random)
@@ -144,15 +151,16 @@ def main() -> None:
     started = time.perf_counter()
     deltas = stream_deltas(loaded, torch.from_numpy(loaded.vocab.encode(sample).ids), sets, means, base_bits)
     streams_s = time.perf_counter() - started
-    check = effects(deltas[0], opening, closing)[0]
-    rows = [(u, *effects(d, opening, closing)) for u, d in zip(others, deltas[1:])]
+    check = effects(deltas[0], opening, closing, inside)[0]
+    rows = [(u, *effects(d, opening, closing, inside)) for u, d in zip(others, deltas[1:])]
     closes = np.array([r[1] for r in rows])
     print(f"  the same cell as stream 0 of {len(sets)} parallel streams ({streams_s:.0f} s): {first} "
           f"{check:+.3f} (service {close:+.3f})")
     print(f"  {args.random} random units of {sel.name} (seed {args.seed}): {first} median {np.median(closes):+.4f}, "
-          f"max |.| {np.abs(closes).max():.4f}; every character median {np.median([r[3] for r in rows]):+.5f}")
-    for u, c, o, e in sorted(rows, key=lambda r: -abs(r[1]))[:5]:
-        print(f"    unit {u:4d}: {first} {c:+.4f}  {second} {o:+.4f}  every {e:+.5f}")
+          f"max |.| {np.abs(closes).max():.4f}; inside median {np.median([r[3] for r in rows]):+.5f}; every "
+          f"character median {np.median([r[4] for r in rows]):+.5f}")
+    for u, c, o, i, e in sorted(rows, key=lambda r: -abs(r[1]))[:5]:
+        print(f"    unit {u:4d}: {first} {c:+.4f}  {second} {o:+.4f}  inside {i:+.4f}  every {e:+.5f}")
     ok = close >= 2.0 and abs(float(np.median(closes))) < 0.1
     print(f"\ncell >= +2 bits at {first} and random median below 0.1 bits: {'yes' if ok else 'NO'}")
 
