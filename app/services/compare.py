@@ -7,7 +7,7 @@ from contextlib import AbstractContextManager, nullcontext
 import numpy as np
 
 from app.cells.compare import correlations, linear_cka
-from app.cells.match import exact_states, indexed_states
+from app.cells.match import STORES, exact_states, indexed_states
 from app.engine.checkpoint import LoadedModel
 from app.engine.names import StateName
 from app.errors import InputError
@@ -42,10 +42,11 @@ def _check_vocabularies(a: LoadedModel, b: LoadedModel, text: str, registry: Mod
 
 
 def _text(a: LoadedModel, request: CompareRequest, registry: ModelRegistry, settings) -> str:
+    stored = registry.cells.get(a.name) or STORES.store(a)  # either has the held-out sample
     if request.text is not None:
         text = request.text
-    elif a.name in registry.cells:
-        text = registry.cells[a.name].sample[:DEFAULT_CHARS]
+    elif stored is not None:
+        text = stored.sample[:DEFAULT_CHARS]
     else:
         raise InputError(422, f"model {a.name!r} has no stored sample; send a text to compare on")
     if len(text) > settings.max_rank_chars:

@@ -93,3 +93,18 @@ export function attributePrediction(body, { signal } = {}) {
 
 /** GET /api/models/{name}/memory: how far back the model remembers (a 404 where none is stored). */
 export const memoryReach = (name) => cachedJson(`${modelUrl(name)}/memory`);
+
+/** POST /api/models/{name}/select: the units on across a span of a text, with signs and counts per threshold. */
+export function selectUnits(name, body, { signal } = {}) {
+  return postJson(`${modelUrl(name)}/select`, body, { signal });
+}
+
+/** POST /api/models/{name}/match: the spans of the held-out sample where the selected units are on together. */
+export function matchSpans(name, body, { signal } = {}) {
+  return postJson(`${modelUrl(name)}/match`, body, { signal });
+}
+
+/** POST /api/compare: the units of model_b most like one unit of model_a on the same text, and the CKA. */
+export function compareModels(body, { signal } = {}) {
+  return postJson("/api/compare", body, { signal });
+}

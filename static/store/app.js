@@ -24,6 +24,9 @@ export const appStore = writable({
   interventionView: null, // {serial, phase: "busy"|"done"|"failed", request, answer}: its POST /api/interventions
   steerRequest: null, // {serial, prime, length, temperature, seed}: a sample with and without it wanted
   steerView: null, // {serial, phase, request, answer}: its POST /api/interventions/sample
+  matchAsk: null, // {serial, model, text, start, end, state, threshold, before, after, track}: a span to select and match (match/)
+  matchView: null, // {serial, phase: "loading"|"done"|"failed", select, match, message}: its answers
+  compareView: null, // {serial, phase, unit, other, answer, message}: the units of another model like a selected one
 });
 
 /** The selected model's summary, or undefined before the models are known. */
