@@ -157,7 +157,9 @@ class Batcher:
     def depth(self) -> dict[str, int]:
         """Streams computing and requests waiting for a place (for /healthz)."""
         with self._wake:
-            return {"streams": len(self._active), "queued": len(self._queued)}
+            def live(streams: deque[Stream]) -> int:
+                return sum(not (s.finished or s.cancelled) for s in streams)  # the worker drops the others next
+            return {"streams": live(self._active), "queued": live(self._queued)}
 
     def stop(self) -> None:
         with self._wake:

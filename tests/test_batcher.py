@@ -1,0 +1,180 @@
+"""The batcher (app/services/batcher.py): the same answers alone and amid other requests, a dropped
+stream stops computing, a full server answers 503 with Retry-After, /healthz reports the load."""
+import asyncio
+import json
+import threading
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+import torch
+from fastapi.testclient import TestClient
+
+from app.engine.checkpoint import save_model_dir
+from app.engine.streams import Want, pad_ids, read_rows, stack_states
+from app.engine.vocab import Vocabulary
+from app.main import create_app
+from app.settings import Settings
+from tests.conftest import TINY_TEXT, make_model, random_text
+
+HIDDEN = 96  # wide enough that the products take the kernels' blocked paths, not just a few scalar loops
+
+
+@pytest.fixture(scope="module")
+def models_dir(tmp_path_factory):
+    root = tmp_path_factory.mktemp("batched")
+    vocab = Vocabulary.from_text(TINY_TEXT)
+    for arch in ("lstm", "gru"):
+        save_model_dir(root / f"b-{arch}", make_model(arch, vocab.size, layers=2, hidden=HIDDEN), vocab)
+    return root
+
+
+@pytest.fixture(scope="module")
+def client(models_dir):
+    with TestClient(create_app(Settings(models_dir=models_dir, batch_chars=32))) as test_client:
+        yield test_client
+
+
+class _Gate:
+    """Stands in for the compute slot: shut, every batched pass waits at it, so requests pile up."""
+
+    def __init__(self):
+        self.open = threading.Event()
+
+    def __enter__(self):
+        self.open.wait()
+
+    def __exit__(self, *exc):
+        return None
+
+
+def _wait_for(condition, limit_s: float = 60.0) -> None:
+    """Polls until condition() holds; a bound on the wait, not a timing assertion: fails instead of hanging."""
+    for _ in range(int(limit_s / 0.01)):
+        if condition():
+            return
+        threading.Event().wait(0.01)
+    raise AssertionError("the requests never all reached the batcher")
+
+
+def _amid_others(client, send, mine, others):
+    """send(body) for mine and every other body at once, the passes held until all have arrived: mine's answer,
+    and how many requests were in the batcher together."""
+    batcher = client.app.state.batcher
+    gate, original = _Gate(), batcher.compute_slot
+    batcher.compute_slot = gate
+    try:
+        with ThreadPoolExecutor(max_workers=len(others) + 1) as pool:
+            futures = [pool.submit(send, body) for body in [mine, *others]]
+            _wait_for(lambda: sum(batcher.depth().values()) == len(futures))  # every request is in the batcher
+            waiting = sum(batcher.depth().values())
+            gate.open.set()
+            answers = [f.result() for f in futures]
+    finally:
+        batcher.compute_slot = original
+    return answers[0], waiting
+
+
+def _activations(client, path):
+    def send(body):
+        return client.post(path, json=body).content
+    return send
+
+
+BODY = {"model": "b-lstm", "text": random_text(150, seed=1), "layer": 0, "state": "c", "units": [3, 7], "topk": 5}
+OTHERS = [{"model": "b-lstm", "text": random_text(40 + 37 * k, seed=10 + k), "layer": k % 2,
+           "state": ["h", "gates.f", "c"][k % 3], "topk": k % 4, "bits": k % 2 == 0} for k in range(9)]
+
+
+@pytest.mark.parametrize("path", ["/api/activations", "/api/activations/stream"])
+def test_activations_are_the_same_alone_and_amid_other_requests(client, path):
+    alone = client.post(path, json=BODY).content
+    amid, waiting = _amid_others(client, _activations(client, path), BODY, OTHERS)
+    assert waiting == 1 + len(OTHERS)  # they really were computed side by side
+    assert amid == alone
+
+
+def test_a_sample_is_the_same_alone_and_amid_other_requests(client):
+    body = {"model": "b-lstm", "prime": random_text(70, seed=2), "length": 60, "seed": 5, "state": "gates.o"}
+    others = [{"model": "b-lstm", "prime": random_text(45 * k, seed=20 + k), "length": 30 + k, "seed": k,
+               "layer": k % 2, "state": ["h", "gates.i", "c"][k % 3]} for k in range(6)]
+    send = _activations(client, "/api/sample")
+    alone = send(body)
+    amid, waiting = _amid_others(client, send, body, others)
+    assert waiting == 1 + len(others) and amid == alone
+
+
+def test_a_row_gives_the_same_bits_wherever_it_sits_and_whatever_the_others_read(models_dir):
+    from app.engine.checkpoint import load_model_dir
+
+    model = load_model_dir(models_dir / "b-gru").model
+    torch.manual_seed(0)
+    ids = torch.randint(1, model.config.vocab_size, (8, 20))
+    want = Want("layers.1.gates.n", (1, 5, 9))
+    alone, _ = read_rows(model, pad_ids([ids[0]], 8, 20, ids.device), stack_states(model, [None] * 8),
+                         [want] + [None] * 7)
+    mixed = torch.cat([ids[1:6], ids[:1], ids[6:8]])  # the row at position 5 amid seven other texts
+    wants = [Want("layers.0.h")] * 5 + [want] + [Want("layers.1.h", (2,))] * 2
+    amid, _ = read_rows(model, mixed, stack_states(model, [None] * 8), wants)
+    assert torch.equal(amid[5].values, alone[0].values) and torch.equal(amid[5].logits, alone[0].logits)
+
+
+def test_a_closed_stream_stops_computing_and_frees_its_row(client):
+    from app.services.activations import ndjson_lines, open_stream
+    from app.services.selection import resolve_selection
+    from app.schemas import ActivationsRequest
+
+    batcher = client.app.state.batcher
+    loaded = client.app.state.registry.models["b-lstm"]
+    request = ActivationsRequest(model="b-lstm", text=random_text(20_000, seed=3))
+    selection = resolve_selection(loaded, request)
+
+    async def read_a_little_then_leave():
+        encoded = loaded.vocab.encode(request.text)
+        stream = open_stream(batcher, loaded, encoded, selection, 0, True)
+        lines = ndjson_lines(stream, loaded, request.text, encoded, selection, 0, True)
+        await anext(lines)  # metadata
+        await anext(lines)  # the first chunk
+        await lines.aclose()  # what a client's disconnect does to the response's iterator
+        while batcher.depth()["streams"]:  # dropped at the next pass
+            await asyncio.sleep(0.01)
+        return stream
+
+    stream = asyncio.run(read_a_little_then_leave())
+    assert stream.cancelled and stream.position < len(request.text) // 2
+
+
+def test_a_full_server_answers_503_with_retry_after_and_healthz_counts(models_dir):
+    settings = Settings(models_dir=models_dir, max_streams=1, max_queue=1, retry_after_s=7)
+    body = {"model": "b-lstm", "text": "abc"}
+    with TestClient(create_app(settings)) as client:
+        batcher = client.app.state.batcher
+        gate = batcher.compute_slot = _Gate()
+        with ThreadPoolExecutor(max_workers=2) as pool:
+            first = [pool.submit(client.post, "/api/activations", json=body) for _ in range(2)]
+            _wait_for(lambda: sum(batcher.depth().values()) == 2)
+            health = client.get("/healthz").json()
+            full = [client.post("/api/activations", json=body),
+                    client.post("/api/activations/stream", json=body),
+                    client.post("/api/sample", json={"model": "b-lstm", "length": 3})]
+            gate.open.set()
+            statuses = [f.result().status_code for f in first]
+        after = client.get("/healthz").json()
+    assert (health["streams"], health["queued"]) == (1, 1)
+    assert [r.status_code for r in full] == [503] * 3 and {r.headers["retry-after"] for r in full} == {"7"}
+    assert "busy" in full[0].json()["detail"]
+    assert statuses == [200, 200] and (after["streams"], after["queued"]) == (0, 0)
+
+
+def test_the_503_and_its_retry_after_are_documented(client):
+    paths = client.get("/openapi.json").json()["paths"]
+    for path in ("/api/activations", "/api/activations/stream", "/api/sample"):
+        response = paths[path]["post"]["responses"]["503"]
+        assert "Retry-After" in response["headers"] and "full" in response["description"]
+
+
+def test_streamed_lines_equal_the_json_answer(client):
+    whole = client.post("/api/activations", json=BODY).json()
+    lines = [json.loads(line) for line in client.post("/api/activations/stream", json=BODY).text.splitlines()]
+    assert [line["values"] for line in lines[1:]] == whole["values"]
+    assert [line["top"] for line in lines[1:]] == whole["predictions"]
+    assert [line["bits"] for line in lines[1:]] == whole["bits"] and whole["bits"][-1] is None
