@@ -461,6 +461,9 @@ class MemoryReach(BaseModel):
 # percentiles of each unit's own distribution on the held-out sample (app/cells/match.py)
 Percentile = Annotated[float, Field(ge=50.5, le=99.5)]
 Margin = Annotated[int, Field(ge=0, le=100), BeforeValidator(_integral)]
+Position = Annotated[int, Field(ge=0), BeforeValidator(_integral)]  # a character index (bounds inside: see Step)
+SpanEnd = Annotated[int, Field(ge=1), BeforeValidator(_integral)]
+PreferredLength = Annotated[int, Field(ge=1, le=10_000), BeforeValidator(_integral)]
 MATCH_STATE_HELP = ('"h", "c" (LSTM) or "all": every layer\'s h and c at once (then `layer` is ignored); gates are '
                     'not searched. Default: "c" for an LSTM, "h" otherwise.')
 
@@ -468,8 +471,8 @@ MATCH_STATE_HELP = ('"h", "c" (LSTM) or "all": every layer\'s h and c at once (t
 class SpanSelection(RequestModel):
     text: str | None = Field(None, min_length=1, description="The text the span is selected in",
                              examples=['"My dear Mr. Bennet," said his lady to him one day.'])
-    start: Integer | None = Field(None, ge=0, description="First selected character (0-based)", examples=[1])
-    end: Integer | None = Field(None, ge=1, description="One past the last selected character", examples=[19])
+    start: Position | None = Field(None, description="First selected character (0-based)", examples=[1])
+    end: SpanEnd | None = Field(None, description="One past the last selected character", examples=[19])
     layer: Integer | None = Field(None, description="0-based layer index; default: the last layer", examples=[1])
     state: str | None = Field(None, description=MATCH_STATE_HELP, examples=["all"])
     threshold: Percentile | None = Field(None, description="On: above the unit's own p-th percentile on the held-out "
@@ -501,7 +504,7 @@ class MatchRequest(SpanSelection):
                                           "instead of a span to select them from (then text, start and end are "
                                           "optional: the text is only searched with in_text)")
     top: Integer = Field(10, ge=1, le=50, description="Matches returned (1-50)")
-    length: Integer | None = Field(None, ge=1, le=10_000, description="Length the length penalty prefers; default: "
+    length: PreferredLength | None = Field(None, description="Length the length penalty prefers; default: "
                                    "the span's, or 20 with units")
     length_weight: float = Field(1.0, ge=0, le=4, description="Exponent of the length penalty (shorter / longer "
                                  "length)^w; 0 ignores length")
@@ -588,7 +591,7 @@ class CompareRequest(RequestModel):
     text: str | None = Field(None, min_length=2, description="Text both models read; default: the first 20,000 "
                              "characters of model_a's held-out sample")
     top: Integer = Field(10, ge=1, le=100, description="Best units of model_b returned (1-100)")
-    layer_b: Integer | None = Field(None, ge=0, description="model_b's state for the CKA; default: the same layer "
+    layer_b: Position | None = Field(None, description="model_b's state for the CKA; default: the same layer "
                                     "(or its last)")
     state_b: str | None = Field(None, description='model_b\'s state for the CKA; default: the same kind, or "h"')
 

@@ -180,3 +180,8 @@ def test_compare_refuses_a_state_the_model_lacks(match_client):
     response = match_client.post("/api/compare", json={"model_a": "tiny-gru", "model_b": "tiny-lstm", "layer": 0,
                                                        "state": "c", "unit": 0})
     assert response.status_code == 422 and "layers.0.h" in response.json()["detail"]
+
+
+def test_a_text_over_the_limit_is_refused_with_the_limit(match_client):
+    response = match_client.post("/api/models/tiny-lstm/select", json={"text": "a" * 60_001, "start": 0, "end": 3})
+    assert response.status_code == 413 and "60,000" in response.json()["detail"]

@@ -15,12 +15,13 @@ from app.engine.checkpoint import LoadedModel
 from app.engine.names import StateName
 from app.errors import InputError
 from app.schemas import MatchRequest, SpanSelection
-from app.services.activations import check_size
 
 GRID = [float(t) for t in range(55, 100, 1)]  # the thresholds the select response counts units at
 DEFAULT_UNITS_LENGTH = 20  # the length penalty's target when units are given without a span
 AGREEMENT_TOP = 5
 DECIMALS = 3
+# codes are computed, not sent: a text may hold this many times the values a response may carry
+VALUES_PER_VALUE_SENT = 10
 
 
 def match_store(loaded: LoadedModel) -> MatchStore:
@@ -70,7 +71,14 @@ def _track_values(name: str | None, text: str) -> list[float] | None:
 
 def _text_codes(loaded: LoadedModel, store: MatchStore, text: str, names: list[str], settings,
                 compute_slot: AbstractContextManager) -> dict[str, np.ndarray]:
-    check_size(text, len(names) * loaded.model.config.hidden_size, settings)
+    """Codes of the searched units at every character of the text (the part a selection needs)."""
+    if len(text) > settings.max_text_length:
+        raise InputError(413, f"text has {len(text):,} characters; the limit is {settings.max_text_length:,}")
+    n_units = len(names) * loaded.model.config.hidden_size
+    if len(text) * n_units > VALUES_PER_VALUE_SENT * settings.max_values:  # float states held while they are coded
+        raise InputError(413, f"{len(text):,} characters x {n_units} searched units = {len(text) * n_units:,} "
+                              f"values; the limit is {VALUES_PER_VALUE_SENT * settings.max_values:,}: search one "
+                              "state instead of all, or select in a shorter text")
     with compute_slot:
         states = exact_states(loaded.model, loaded.vocab.encode(text).ids, names)
     return {name: codes(states[name], store.quantiles[name]) for name in names}
@@ -92,7 +100,9 @@ def select(loaded: LoadedModel, request: SpanSelection, settings,
     check_span(request.text, request.start, request.end)
     _track_values(request.track, "")  # an unknown hypothesis is refused before the model runs
     threshold = _threshold(request, store)
-    text_codes = _text_codes(loaded, store, request.text, names, settings, compute_slot)
+    # the model reads left to right: nothing after the span and its margin changes the selection
+    text_codes = _text_codes(loaded, store, request.text[: request.end + request.after], names, settings,
+                             compute_slot)
     margins = (request.fraction, request.before, request.after)
     units = select_units(text_codes, request.start, request.end, threshold, *margins)
     counts = threshold_counts(text_codes, request.start, request.end, GRID, *margins)
@@ -163,8 +173,9 @@ def match(loaded: LoadedModel, request: MatchRequest, settings,
     _track_values(request.track, "")
     threshold = _threshold(request, store)
     given = _given_units(loaded, request, names) if request.units is not None else None
-    text_codes = (_text_codes(loaded, store, request.text, names, settings, compute_slot)
-                  if request.text is not None and (has_span or request.in_text) else None)
+    read = None if request.text is None else request.text if request.in_text else (
+        request.text[: request.end + request.after] if has_span else None)
+    text_codes = _text_codes(loaded, store, read, names, settings, compute_slot) if read is not None else None
     if given is None:
         units: list[Unit] = select_units(text_codes, request.start, request.end, threshold, request.fraction,
                                          request.before, request.after)
