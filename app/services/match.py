@@ -48,7 +48,9 @@ def searched_states(loaded: LoadedModel, layer: int | None, state: str | None) -
     return [str(StateName(layer, state))]
 
 
-def check_span(text: str, start: int, end: int) -> None:
+def check_span(text: str, start: int, end: int, settings) -> None:
+    if len(text) > settings.max_text_length:
+        raise InputError(413, f"text has {len(text):,} characters; the limit is {settings.max_text_length:,}")
     if start >= end:
         raise InputError(422, f"empty span: start {start} must be less than end {end}")
     if end > len(text):
@@ -72,8 +74,6 @@ def _track_values(name: str | None, text: str) -> list[float] | None:
 def _text_codes(loaded: LoadedModel, store: MatchStore, text: str, names: list[str], settings,
                 compute_slot: AbstractContextManager) -> dict[str, np.ndarray]:
     """Codes of the searched units at every character of the text (the part a selection needs)."""
-    if len(text) > settings.max_text_length:
-        raise InputError(413, f"text has {len(text):,} characters; the limit is {settings.max_text_length:,}")
     n_units = len(names) * loaded.model.config.hidden_size
     if len(text) * n_units > VALUES_PER_VALUE_SENT * settings.max_values:  # float states held while they are coded
         raise InputError(413, f"{len(text):,} characters x {n_units} searched units = {len(text) * n_units:,} "
@@ -97,7 +97,7 @@ def select(loaded: LoadedModel, request: SpanSelection, settings,
            compute_slot: AbstractContextManager = nullcontext()) -> dict:
     store = match_store(loaded)
     names = searched_states(loaded, request.layer, request.state)
-    check_span(request.text, request.start, request.end)
+    check_span(request.text, request.start, request.end, settings)
     _track_values(request.track, "")  # an unknown hypothesis is refused before the model runs
     threshold = _threshold(request, store)
     # the model reads left to right: nothing after the span and its margin changes the selection
@@ -168,8 +168,10 @@ def match(loaded: LoadedModel, request: MatchRequest, settings,
         raise InputError(422, 'a span needs "text", "start" and "end"')
     if request.in_text and request.text is None:
         raise InputError(422, 'in_text searches the sent text: send "text" as well')
+    if request.text is not None and len(request.text) > settings.max_text_length:
+        raise InputError(413, f"text has {len(request.text):,} characters; the limit is {settings.max_text_length:,}")
     if has_span:
-        check_span(request.text, request.start, request.end)
+        check_span(request.text, request.start, request.end, settings)
     _track_values(request.track, "")
     threshold = _threshold(request, store)
     given = _given_units(loaded, request, names) if request.units is not None else None
