@@ -82,3 +82,11 @@ def test_memory_serves_the_stored_curves(tmp_path):
     assert body["model"] == "tiny-lstm" and body["window"] == 8 and body["positions"] == 10
     assert len(body["occlusion"]["median"]) == 8
     assert set(body["gradient"]) == {"layers.0.h", "layers.0.c", "layers.1.h", "layers.1.c"}
+
+
+def test_a_broken_memory_file_is_a_503(tmp_path):
+    root = build_models_dir(tmp_path, analysed=())
+    (root / "tiny-rnn" / "memory.json").write_text('{"window": 8}')
+    with TestClient(create_app(Settings(models_dir=root))) as fresh:
+        response = fresh.get("/api/models/tiny-rnn/memory")
+    assert response.status_code == 503 and "memory.json cannot be read" in response.json()["detail"]

@@ -16,6 +16,7 @@ from app.schemas import AttributionRequest
 from app.services.activations import DECIMALS
 from app.settings import Settings
 
+FIELDS = ("window", "positions", "gradient_positions", "sample_sha256", "occlusion", "gradient")  # of memory.json
 METHODS = {"occlusion": attribution.occlusion, "gradient": attribution.gradient_x_input}
 
 
@@ -68,7 +69,6 @@ def memory_of(loaded: LoadedModel) -> dict:
                               f"`python -m app.cells.memory models/{loaded.name}`")
     try:
         stored = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as exc:
-        raise InputError(503, f"model {loaded.name!r}: its {MEMORY_FILE} cannot be read ({exc})") from exc
-    return {"model": loaded.name, **{key: stored[key] for key in ("window", "positions", "gradient_positions",
-                                                                   "sample_sha256", "occlusion", "gradient")}}
+        return {"model": loaded.name, **{key: stored[key] for key in FIELDS}}
+    except (OSError, ValueError, KeyError, TypeError) as exc:  # the server's problem, said plainly
+        raise InputError(503, f"model {loaded.name!r}: its {MEMORY_FILE} cannot be read ({exc!r})") from exc
