@@ -12,7 +12,7 @@ from app.engine.checkpoint import save_model_dir
 from app.engine.vocab import Vocabulary
 from app.settings import Settings
 from tests.browser_fixtures import browser, watched  # noqa: F401  (fixtures)
-from tests.browser_fixtures import make_browser_model, open_page, serve_app
+from tests.browser_fixtures import ARTIFACTS, make_browser_model, open_page, serve_app
 
 CORPUS = ('"My dear Mr. Bennet," said his lady to him one day, "have you heard that\n'
           'Netherfield Park is let at last?"\n abcdefghijklmnopqrstuvwxyz ABCDEFGHIJKLMNOPQRSTUVWXYZ .,;:!?\'-\n')
@@ -53,6 +53,8 @@ def test_dragging_over_a_span_shows_its_units_and_matches(server_url, watched):
     expect(page.locator("#match-best")).to_contain_text("best-agreeing hypothesis")
     expect(page.locator("#match-threshold-note")).to_contain_text("units pass")
     expect(page.locator("#coloured .ch.match-selected")).to_have_count(4)
+    expect(page.locator("#match-results")).to_have_attribute("data-painted", "1")
+    page.locator("#match-panel").screenshot(path=str(ARTIFACTS / "match-panel.png"))
     assert watched.errors == []
 
 

@@ -2,7 +2,8 @@
 // are on together, best first, each with its context coloured by the units' mean signed percentile (red: on,
 // as in the selection), the match itself outlined, and a thin meta track of the hypothesis under it; above
 // them, the built-in hypothesis that agrees best with the selected set. Test hooks: data-state on
-// #match-results ("empty", "loading", "ready", "failed"), data-count (matches shown).
+// #match-results ("empty", "loading", "ready", "failed"), data-count (matches shown), data-painted ("1" once
+// every context is painted).
 
 import { appStore } from "../store/app.js";
 import { agreementSentence, contextRecord, matchParts, signalColouring, trackShades } from "../lib/match.js";
@@ -10,7 +11,7 @@ import { byId, element } from "../lib/dom.js";
 import { fmtInt } from "../lib/format.js";
 import { createColouredText } from "../render/coloured-text.js";
 
-function matchBlock(item, rank, serial, trackName) {
+function matchBlock(item, rank, serial, trackName, onPainted) {
   const wrap = element("li", "match-item");
   const where = item.source === "sample" ? "held-out sample" : "your text";
   wrap.append(element("div", "match-item-head", `${rank}. ${where}, characters ${fmtInt.format(item.start)}–`
@@ -27,6 +28,7 @@ function matchBlock(item, rank, serial, trackName) {
       span.classList.toggle("match-hit", i >= before && i < before + inside);
       if (shades.length) span.style.boxShadow = `inset 0 -3px 0 rgba(20, 20, 20, ${shades[i].toFixed(2)})`;
     }
+    onPainted();
   } });
   text.sync(contextRecord(`${serial}-${rank}`, item), signalColouring(`${serial}-${rank}`, item.values));
   if (trackName) box.title = `underline: ${trackName}`;
@@ -57,7 +59,13 @@ export function mountMatchResults() {
     }
     const { match } = view;
     best.textContent = agreementSentence(match) + (match.track ? ` · underlined: ${match.track}` : "");
-    list.replaceChildren(...match.matches.map((item, k) => matchBlock(item, k + 1, view.serial, match.track)));
+    let painted = 0;
+    list.dataset.painted = "0";
+    const onPainted = () => {
+      if (++painted === match.matches.length && appStore.get().matchView === view) list.dataset.painted = "1";
+    };
+    list.replaceChildren(...match.matches.map((item, k) => matchBlock(item, k + 1, view.serial, match.track,
+      onPainted)));
     list.dataset.count = String(match.matches.length);
   }
 
