@@ -109,3 +109,19 @@ def test_what_does_this_unit_do_lists_units_and_selects_one(server_url, watched)
     rows.nth(1).click()
     expect(page.locator("#unit")).to_have_value(unit)
     expect(rows.nth(1)).to_have_attribute("aria-current", "true")
+
+
+def test_the_selected_text_becomes_the_span(server_url, watched):
+    page = open_unit(watched, server_url)
+    page.evaluate("""() => {
+        const spans = document.querySelectorAll('#coloured .ch');
+        const range = document.createRange();
+        range.setStart(spans[4].firstChild, 0);
+        range.setEnd(spans[8].firstChild, 1);
+        getSelection().removeAllRanges();
+        getSelection().addRange(range);
+    }""")
+    page.locator("#iv-use-selection").click()
+    expect(page.locator("#iv-from")).to_have_value("5")
+    expect(page.locator("#iv-to")).to_have_value("9")
+    expect(page.locator("#iv-span-on")).to_be_checked()
