@@ -184,8 +184,9 @@ def match(loaded: LoadedModel, request: MatchRequest, settings,
         length = request.length or request.end - request.start
     else:
         units, length = given, request.length or DEFAULT_UNITS_LENGTH
-    with compute_slot:
-        index = STORES.index(loaded, store)  # the first match of a model computes it (match.py)
+    # The first match of a model computes its index (match.py: about half a minute for a 2 x 512 LSTM), outside
+    # the compute slot: holding it that long would stall every other request's text in the meantime.
+    index = STORES.index(loaded, store)
     sources = [("sample", store.sample, {n: index[n] for n in names}, None)]
     if request.in_text:
         sources.append(("text", request.text, text_codes, (request.start, request.end) if has_span else None))
