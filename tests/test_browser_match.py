@@ -92,3 +92,12 @@ def test_a_unit_is_compared_with_another_model(server_url, watched):
     expect(page.locator("#match-compare")).to_contain_text("match-gru's units most like match-lstm")
     expect(page.locator("#match-compare li")).to_have_count(5)
     assert watched.errors == []
+
+
+def test_shift_arrows_extend_a_span_from_the_pinned_character(server_url, watched):
+    page = open_page(watched, server_url, f"?model=match-lstm&text={quote(TEXT)}")
+    page.locator("#coloured .ch").nth(5).click()
+    for _ in range(3):
+        page.keyboard.press("Shift+ArrowRight")
+    expect(page.locator("#match-summary")).to_contain_text("(characters 5–8)")
+    expect(page.locator("#match-results")).to_have_attribute("data-state", "ready")

@@ -31,7 +31,7 @@ export function selectBody(ask) {
 }
 
 export function matchBody(ask) {
-  return { ...selectBody(ask), top: DEFAULT_MATCHES, context: 40 };
+  return { ...selectBody(ask), top: DEFAULT_MATCHES, context: 40, in_text: Boolean(ask.inText) };
 }
 
 /** A record render/coloured-text.js can show: one match's context, every character received. */

@@ -46,12 +46,16 @@ export function mountMatch({ text }) {
   track.id = "match-track";
   track.append(new Option("best-agreeing", ""));
   listHypotheses().then((hs) => hs.forEach((h) => track.append(new Option(h.name, h.name)))).catch(() => {});
+  const inText = element("input");
+  Object.assign(inText, { type: "checkbox", id: "match-in-text" });
+  const inTextLabel = element("label", "match-control");
+  inTextLabel.append(inText, " search my text too");
   const tap = element("button", "match-tap", "tap mode");
   Object.assign(tap, { type: "button", id: "match-tap" });
   tap.setAttribute("aria-pressed", "false");
   const controls = element("div", "match-controls");
   controls.append(labelled("search", scope), labelled("threshold (percentile)", threshold), thresholdNote,
-    labelled("off before", before), labelled("off after", after), labelled("track", track), tap);
+    labelled("off before", before), labelled("off after", after), labelled("track", track), inTextLabel, tap);
   const summary = element("p", "match-summary");
   summary.id = "match-summary";
   summary.setAttribute("aria-live", "polite");
@@ -82,7 +86,7 @@ export function mountMatch({ text }) {
 
   function options() {
     return { threshold: Number(threshold.value), before: Number(before.value) || 0, after: Number(after.value) || 0,
-      track: track.value || null };
+      track: track.value || null, inText: inText.checked };
   }
   const again = () => {
     const ask = appStore.get().matchAsk;
@@ -90,7 +94,7 @@ export function mountMatch({ text }) {
     if (ask) askMatch({ ...options(), state: scope.value === "all" ? "all" : state.state, layer: state.layer });
   };
   threshold.addEventListener("input", () => drawCount(appStore.get()));
-  for (const control of [threshold, before, after, track, scope]) control.addEventListener("change", again);
+  for (const control of [threshold, before, after, track, scope, inText]) control.addEventListener("change", again);
 
   function drawCount(state) {
     const view = state.matchView;

@@ -34,6 +34,8 @@ test("matchBody: the select body plus how many matches and how much context", ()
   assert.equal(body.top, 10);
   assert.equal(body.context, 40);
   assert.equal(body.start, 1);
+  assert.equal(body.in_text, false);
+  assert.equal(matchBody({ ...ASK, inText: true }).in_text, true);
 });
 
 test("contextRecord and matchParts: the context in code points, the match within it", () => {
