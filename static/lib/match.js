@@ -23,7 +23,7 @@ export function countAt(counts, threshold) {
 /** The body of POST .../select (and .../match, with the match's own fields) for an ask of the store. */
 export function selectBody(ask) {
   const body = { text: ask.text, start: ask.start, end: ask.end, state: ask.state,
-    before: ask.before, after: ask.after };
+    before: ask.before, after: ask.after, fraction: ask.fraction ?? 1 };
   if (ask.state !== "all") body.layer = ask.layer;
   if (ask.threshold !== null && ask.threshold !== undefined) body.threshold = ask.threshold;
   if (ask.track) body.track = ask.track;

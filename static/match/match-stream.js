@@ -11,7 +11,8 @@ let serials = 0;
 
 /** Asks to select and match text[start:end); the options not given keep their last values. */
 export function askMatch(fields) {
-  const last = appStore.get().matchAsk || { state: "all", threshold: null, before: 0, after: 0, track: null };
+  const last = appStore.get().matchAsk || { state: "all", threshold: null, fraction: 1, before: 0, after: 0,
+    track: null };
   appStore.set({ matchAsk: { ...last, ...fields, serial: ++serials } });
 }
 

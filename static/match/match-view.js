@@ -40,6 +40,8 @@ export function mountMatch({ text }) {
   Object.assign(threshold, { type: "range", id: "match-threshold", min: "55", max: "99", step: "1", value: "70" });
   const thresholdNote = element("output", "match-threshold-note");
   thresholdNote.id = "match-threshold-note";
+  const share = numberInput("match-share", 100, 100);
+  share.min = "1";
   const before = numberInput("match-before", 0, 100);
   const after = numberInput("match-after", 0, 100);
   const track = element("select");
@@ -55,6 +57,7 @@ export function mountMatch({ text }) {
   tap.setAttribute("aria-pressed", "false");
   const controls = element("div", "match-controls");
   controls.append(labelled("search", scope), labelled("threshold (percentile)", threshold), thresholdNote,
+    labelled("on at % of the span", share),
     labelled("off before", before), labelled("off after", after), labelled("track", track), inTextLabel, tap);
   const summary = element("p", "match-summary");
   summary.id = "match-summary";
@@ -85,7 +88,8 @@ export function mountMatch({ text }) {
     String(tap.getAttribute("aria-pressed") !== "true")));
 
   function options() {
-    return { threshold: Number(threshold.value), before: Number(before.value) || 0, after: Number(after.value) || 0,
+    const percent = Math.min(100, Math.max(1, Number(share.value) || 100));
+    return { threshold: Number(threshold.value), fraction: percent / 100, before: Number(before.value) || 0, after: Number(after.value) || 0,
       track: track.value || null, inText: inText.checked };
   }
   const again = () => {
@@ -94,7 +98,7 @@ export function mountMatch({ text }) {
     if (ask) askMatch({ ...options(), state: scope.value === "all" ? "all" : state.state, layer: state.layer });
   };
   threshold.addEventListener("input", () => drawCount(appStore.get()));
-  for (const control of [threshold, before, after, track, scope, inText]) control.addEventListener("change", again);
+  for (const control of [threshold, share, before, after, track, scope, inText]) control.addEventListener("change", again);
 
   function drawCount(state) {
     const view = state.matchView;
