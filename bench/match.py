@@ -28,7 +28,7 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from app.cells.match import STORES, codes, exact_states, level, load_match  # noqa: E402
-from app.cells.spans import MIN_SHARE, RERANK, match_spans, select_units  # noqa: E402
+from app.cells.spans import MIN_SHARE, RERANK, match_spans, select_units, threshold_counts  # noqa: E402
 from app.engine.checkpoint import load_model_dir  # noqa: E402
 from app.schemas import MatchRequest  # noqa: E402
 from app.services.match import match, searched_states  # noqa: E402
@@ -90,6 +90,13 @@ def main() -> None:
           f"{codes_s:.1f} s ({sum(c.nbytes for c in index.values()) / 1e6:.0f} MB in memory); torch threads "
           f"{torch.get_num_threads()}")
 
+    rng = np.random.default_rng(0)  # the suggested threshold: how many units a 10-30 character span keeps
+    spans = [(int(s), int(s) + int(n)) for n in rng.integers(10, 31, 200)
+             for s in [rng.integers(0, len(store.sample) - n)]]
+    for t in (60, 65, 70, 75, 80, 90):
+        kept = [threshold_counts(index, s, e, [t])[0] for s, e in spans]
+        print(f"  threshold {t}: units on across 200 random 10-30 character spans of the sample (every state): "
+              f"quartiles {np.percentile(kept, 25):g} / {np.median(kept):g} / {np.percentile(kept, 75):g}")
     if loaded.config.get("corpus", {}).get("name") == "linux":  # inside the comment of the default C text
         text, start = LINUX, LINUX.index(" * hard") + 1
         end = LINUX.index("at all") + 6

@@ -113,8 +113,17 @@ def _runs(mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 def _full_on_set(codes: Mapping[str, np.ndarray], start: int, end: int, threshold: float,
                  fraction: float) -> set[tuple[str, int, int]]:
-    return {(name, int(u), sign) for name, block in codes.items()
-            for sign, ok in _passing(block, start, end, threshold, fraction, 0, 0).items() for u in np.flatnonzero(ok)}
+    """Every unit on across codes[:, start:end], as (name, unit, sign)."""
+    if fraction < 1:
+        return {(name, int(u), sign) for name, block in codes.items()
+                for sign, ok in _passing(block, start, end, threshold, fraction, 0, 0).items()
+                for u in np.flatnonzero(ok)}
+    found = set()
+    for name, block in codes.items():  # on at every character: its lowest code is high, or its highest low
+        span = block[:, start:end]  # (U, n)
+        found |= {(name, int(u), 1) for u in np.flatnonzero(span.min(axis=1) >= level(threshold))}
+        found |= {(name, int(u), -1) for u in np.flatnonzero(span.max(axis=1) < level(100 - threshold))}
+    return found
 
 
 def match_spans(codes: Mapping[str, np.ndarray], units: Sequence[Unit], threshold: float, length: int,
