@@ -141,3 +141,13 @@ def test_a_planted_dependence_is_found_exactly(vocab, method):
     assert result.effects[expected] > 1e-3  # occluding it removes the evidence for the target
     others = torch.cat([result.effects[:expected], result.effects[expected + 1 :]])
     assert torch.count_nonzero(others) == 0
+
+
+def test_a_prefix_read_in_chunks_gives_the_same_answer(vocab, monkeypatch):
+    import app.engine.attribution as attribution
+
+    model = make_model("lstm", vocab.size)
+    ids = _ids(vocab, 60)
+    whole = occlusion(model, ids, 55, 4, window=10)
+    monkeypatch.setattr(attribution, "PREFIX_CHUNK", 7)  # the 46-character prefix in 7 pieces
+    assert torch.allclose(occlusion(model, ids, 55, 4, window=10).effects, whole.effects, atol=1e-6, rtol=0)

@@ -29,6 +29,7 @@ from app.engine.names import StateName
 from app.engine.vocab import UNKNOWN_INDEX
 
 STREAM_STEPS = 4096  # streams x characters per batched call: small blocks let streams join late; ~35 MB of gates
+PREFIX_CHUNK = 4096  # characters per capture of the prefix before the window
 LN2 = math.log(2)
 
 
@@ -61,9 +62,10 @@ def _zero_state(model: CharRNN, batch: int) -> State:
 
 def _prefix_state(model: CharRNN, ids: torch.Tensor, start: int) -> State:
     """Every recurrent state after reading ids[:start], (1, H) each; zeros for an empty prefix."""
-    if start == 0:
-        return _zero_state(model, 1)
-    return capture(model, ids[:start], with_final_state=True).final_state
+    state = _zero_state(model, 1)
+    for a in range(0, start, PREFIX_CHUNK):  # in chunks: a 100,000-character prefix never holds all its states
+        state = capture(model, ids[a:min(a + PREFIX_CHUNK, start)], state=state, with_final_state=True).final_state
+    return state
 
 
 def surprisal(model: CharRNN, state: State, target: int) -> torch.Tensor:
