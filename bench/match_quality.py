@@ -6,7 +6,9 @@
    (layer 1's c, then every layer's h and c): is the quote cell the stored ranking names for
    inside_double_quotes in the set, with which sign, and how many of the top 10 matches in the
    held-out sample lie inside double quotes (every character, by the built-in hypothesis)?
-2. linux-lstm: the same for the inside of the /** ... */ comment of the default C text and inside_c_comment.
+2. linux-lstm: the same for the inside of the /** ... */ comment of the default C text (its whole line, then
+   "Probe whether NMI event is available") and inside_c_comment, and over --spans comments of the sample
+   (their inside without the two-character delimiters).
 3. Over --spans quoted speeches of 10-30 characters of austen-lstm's own sample (each selected in the 2,000
    characters around it, the match leaving the span itself out): how often the quote cell is selected and
    how many of the top 10 lie inside quotes (median, worst).
@@ -37,7 +39,9 @@ LINUX = ("/**\n * hardlockup_detector_perf_init - Probe whether NMI event is ava
 
 
 def quote_cell(client, model: str, hypothesis: str) -> dict:
-    return client.get(f"/api/models/{model}/cells", params={"hypothesis": hypothesis, "limit": 1}).json()[0]
+    """The stored ranking's best unit for the hypothesis among the states select and match searches (h, c)."""
+    cells = client.get(f"/api/models/{model}/cells", params={"hypothesis": hypothesis, "limit": 100}).json()
+    return next(c for c in cells if c["state"] in ("h", "c"))
 
 
 def inside_count(matches: list[dict], inside: np.ndarray) -> int:
@@ -67,15 +71,18 @@ def report(client, model: str, text: str, start: int, end: int, hypothesis: str,
         where = "all" if options["state"] == "all" else f"layers.{options['layer']}.{options['state']}"
         print(f"  {where:12s} threshold {answer['threshold']:g}: {len(answer['units'])} units, cell "
               f"{'selected, sign %+d' % hit['sign'] if hit else 'NOT selected'}; top {len(answer['matches'])} "
-              f"matches inside: {inside_n}; best hypothesis {answer['best_hypothesis']} "
+              f"matches inside: {inside_n}; best hypothesis {answer.get('best_hypothesis')} "
               f"({answer['hypotheses'][0]['score'] if answer['hypotheses'] else '-'}); {answer['seconds']:.2f} s")
 
 
-def sample_spans(client, model: str, sample: str, inside: np.ndarray, n: int) -> None:
-    cell = quote_cell(client, model, "inside_double_quotes")
+def sample_spans(client, model: str, sample: str, inside: np.ndarray, n: int,
+                 hypothesis: str = "inside_double_quotes", margin: int = 1) -> None:
+    cell = quote_cell(client, model, hypothesis)
     edges = np.diff(np.r_[0, inside.astype(np.int8), 0])
-    runs = [(s + 1, e - 1) for s, e in zip(np.flatnonzero(edges == 1), np.flatnonzero(edges == -1))
-            if 12 <= e - s <= 32]  # the inside of a 10-30 character quotation, marks excluded
+    runs = [(s + margin, e - margin) for s, e in zip(np.flatnonzero(edges == 1), np.flatnonzero(edges == -1))
+            if 10 + 2 * margin <= e - s <= 30 + 2 * margin]  # the inside of 10-30 characters, the marks excluded
+    if not runs:
+        return print("  no quotation of 10-30 characters in the sample")
     picks = [runs[i] for i in np.linspace(0, len(runs) - 1, n).astype(int)]
     for options in ({"layer": cell["layer"], "state": cell["state"]}, {"state": "all"}):
         selected, counts, seconds = 0, [], []
@@ -88,8 +95,8 @@ def sample_spans(client, model: str, sample: str, inside: np.ndarray, n: int) ->
             counts.append(inside_count(kept, inside))
             seconds.append(answer["seconds"])
         where = "all" if options["state"] == "all" else f"layers.{options['layer']}.{options['state']}"
-        print(f"  {where:12s} over {n} quotations of the sample: quote cell selected {selected}/{n}; of the top "
-              f"10, inside quotes: median {np.median(counts):g}, worst {min(counts)}, all {counts}; median "
+        print(f"  {where:12s} over {n} spans of the sample inside {hypothesis}: its cell selected {selected}/{n}; "
+              f"of the top 10, inside: median {np.median(counts):g}, worst {min(counts)}, all {counts}; median "
               f"{np.median(seconds):.2f} s a request")
 
 
@@ -114,6 +121,9 @@ def main() -> None:
         start = LINUX.index(" * hard") + 1
         report(client, "linux-lstm", LINUX, start, LINUX.index("at all") + 6, "inside_c_comment",
                inside_c_comment(linux))
+        start = LINUX.index("Probe")
+        report(client, "linux-lstm", LINUX, start, LINUX.index(" at all"), "inside_c_comment", inside_c_comment(linux))
+        sample_spans(client, "linux-lstm", linux, inside_c_comment(linux), args.spans, "inside_c_comment", 2)
         cell = quote_cell(client, "austen-lstm", "inside_double_quotes")
         answer = client.post("/api/compare", json={"model_a": "austen-lstm", "model_b": "austen-rnn",
                                                    "layer": cell["layer"], "state": cell["state"],
