@@ -1,6 +1,6 @@
-"""Load benchmark of the JSON API: many concurrent clients against one, on a server it starts itself.
+"""Load benchmark of the JSON API: one client, then 20 and 50 concurrent clients, on a server it starts itself.
 
-    python bench/load.py [--models-dir models] [--model NAME] [--clients 20] [--seconds 30]
+    python bench/load.py [--models-dir models] [--model NAME] [--clients 20,50] [--seconds 30]
                          [--baseline-seconds 10] [--chars 2000] [--units one|all] [--uvicorn-workers 1]
 
 What it does, in one run:
@@ -9,18 +9,23 @@ What it does, in one run:
   2. picks the model (--model, default: the first one GET /api/models lists) and builds
      --chars-character texts: slices of the model's sample.txt when it has one, else
      random text over its vocabulary;
-  3. baseline: one client sends POST /api/activations sequentially for --baseline-seconds;
-  4. load: --clients concurrent clients (one httpx.AsyncClient and connection each) send
-     the same kind of request back to back for --seconds;
-  5. stops the server (also on Ctrl-C or SIGTERM) and prints, for both phases: requests/s,
-     characters/s, p50/p90/p99 latency, errors, and the concurrency speed-up =
-     requests/s with --clients clients / requests/s with one client.
+  3. first line, idle: five streamed requests (POST /api/activations/stream) one after another,
+     timing the arrival of the first character line;
+  4. baseline: one client sends POST /api/activations sequentially for --baseline-seconds;
+  5. load: for each count in --clients, that many concurrent clients (one httpx.AsyncClient and
+     connection each) send the same kind of request back to back for --seconds, while a probe
+     times a streamed request's first character line once a second;
+  6. stops the server (also on Ctrl-C or SIGTERM) and prints, for each phase: requests/s,
+     characters/s, p50/p90/p99 latency, errors, 503s, the CPU seconds the server and this
+     client used, and the speed-up = requests/s with N clients / requests/s with one client.
 
 Each request: {"model", "text", "units": [0] (or null for every unit with --units all),
 "topk": 5}, default layer (the last) and state ("c" for an LSTM, "h" otherwise), default
-bits (on). An error is any non-200 answer, a response without one value row per
-character, or an exception (refused connection, timeout: every request has a total
-limit of --timeout seconds). Latency percentiles are over the successful requests.
+bits (on). An error is any non-200 answer other than a 503 with Retry-After, a response
+without one value row per character, or an exception (refused connection, timeout: every
+request has a total limit of --timeout seconds). A 503 with Retry-After is the server saying
+it is full: it is counted apart, and the client waits the seconds it names before its next
+request. Latency percentiles are over the successful requests.
 
 The run is bounded: clients start no request after the phase's deadline, so a phase
 lasts at most its duration plus --timeout. Exit status: 0 if every request succeeded,
@@ -74,6 +79,18 @@ class Server:
         self.process = subprocess.Popen(command, cwd=ROOT, env=env, stdin=subprocess.DEVNULL, stdout=self.log,
                                         stderr=subprocess.STDOUT, start_new_session=True)
 
+    def cpu_seconds(self) -> float:
+        """User + system CPU seconds of the server's process group so far (its workers included), from /proc."""
+        total, tick = 0, os.sysconf("SC_CLK_TCK")
+        for stat in Path("/proc").glob("[0-9]*/stat"):
+            try:
+                fields = stat.read_text().rsplit(")", 1)[1].split()
+            except OSError:  # a process that ended meanwhile
+                continue
+            if int(fields[2]) == self.process.pid:  # fields[2] is the process group (pgrp)
+                total += int(fields[11]) + int(fields[12])  # utime, stime
+        return total / tick
+
     @property
     def base_url(self) -> str:
         return f"http://{HOST}:{self.port}"
@@ -125,8 +142,12 @@ class SetupError(Exception):
 class PhaseStats:
     latencies: list[float] = field(default_factory=list)  # seconds, successful requests
     errors: list[str] = field(default_factory=list)
+    full: int = 0  # 503s with Retry-After: handled, not errors
     chars: int = 0
     elapsed: float = 0.0
+    first_lines: list[float] = field(default_factory=list)  # seconds to a streamed request's first character line
+    server_cpu: float = 0.0
+    client_cpu: float = 0.0
 
     @property
     def ok(self) -> int:
@@ -144,19 +165,56 @@ class PhaseStats:
         return self.ok / self.elapsed if self.elapsed else 0.0
 
 
+class Full(Exception):
+    """A 503 with Retry-After: the server is full."""
+
+    def __init__(self, retry_after: float):
+        self.retry_after = retry_after
+
+
 async def send(client: httpx.AsyncClient, payload: dict, timeout: float) -> str | None:
-    """One request; None if it succeeded, else what went wrong."""
+    """One request; None if it succeeded, else what went wrong. Raises Full for a 503 with Retry-After."""
     try:
         response = await asyncio.wait_for(client.post("/api/activations", json=payload), timeout)
+        if response.status_code == 503 and "retry-after" in response.headers:
+            raise Full(float(response.headers["retry-after"]))
         if response.status_code != 200:
             return f"HTTP {response.status_code}: {response.text[:200]}"
         if len(response.json()["values"]) != len(payload["text"]):
             return "response has the wrong number of value rows"
         return None
+    except Full:
+        raise
     except asyncio.TimeoutError:
         return f"no complete response within {timeout:g} s"
     except Exception as exc:  # noqa: BLE001 -- refused connections, malformed bodies: all are errors
         return f"{type(exc).__name__}: {exc}"[:300]
+
+
+async def first_line(client: httpx.AsyncClient, payload: dict, timeout: float) -> float | None:
+    """Seconds from sending a streamed request to its first character line (the second line); None if it failed."""
+    started = time.perf_counter()
+    try:
+        async with asyncio.timeout(timeout):
+            async with client.stream("POST", "/api/activations/stream", json=payload) as response:
+                if response.status_code != 200:
+                    return None
+                lines = response.aiter_lines()
+                await anext(lines)  # metadata
+                await anext(lines)
+                return time.perf_counter() - started  # leaving now closes the stream: the server drops it
+    except Exception:  # noqa: BLE001 -- a probe that failed is left out, the phase's clients report errors
+        return None
+
+
+async def probe_loop(base_url: str, payload: dict, deadline: float, timeout: float, stats: PhaseStats) -> None:
+    """A streamed request's time to its first line, once a second while the phase runs."""
+    async with httpx.AsyncClient(base_url=base_url, timeout=timeout, trust_env=False) as client:
+        while time.monotonic() < deadline:
+            seconds = await first_line(client, payload, timeout)
+            if seconds is not None:
+                stats.first_lines.append(seconds)
+            await asyncio.sleep(max(0.0, 1.0 - (seconds or 0.0)))
 
 
 async def client_loop(base_url: str, payloads: list[dict], first: int, deadline: float, timeout: float,
@@ -168,7 +226,12 @@ async def client_loop(base_url: str, payloads: list[dict], first: int, deadline:
             payload = payloads[i % len(payloads)]
             i += 1
             started = time.perf_counter()
-            error = await send(client, payload, timeout)
+            try:
+                error = await send(client, payload, timeout)
+            except Full as full:
+                stats.full += 1
+                await asyncio.sleep(min(full.retry_after, max(0.0, deadline - time.monotonic())))
+                continue
             if error is None:
                 stats.latencies.append(time.perf_counter() - started)
                 stats.chars += len(payload["text"])
@@ -176,11 +239,16 @@ async def client_loop(base_url: str, payloads: list[dict], first: int, deadline:
                 stats.errors.append(error)
 
 
-async def run_phase(base_url: str, payloads: list[dict], clients: int, seconds: float, timeout: float) -> PhaseStats:
+async def run_phase(server: Server, payloads: list[dict], clients: int, seconds: float, timeout: float,
+                    probe: bool = False) -> PhaseStats:
     stats = PhaseStats()
+    cpu_before, client_before = server.cpu_seconds(), _own_cpu()
     started = time.perf_counter()
     deadline = time.monotonic() + seconds
-    tasks = [asyncio.create_task(client_loop(base_url, payloads, k, deadline, timeout, stats)) for k in range(clients)]
+    tasks = [asyncio.create_task(client_loop(server.base_url, payloads, k, deadline, timeout, stats))
+             for k in range(clients)]
+    if probe:
+        tasks.append(asyncio.create_task(probe_loop(server.base_url, payloads[0], deadline, timeout, stats)))
     try:
         done, pending = await asyncio.wait(tasks, timeout=seconds + timeout + 10)  # a second bound, in case
     finally:  # also on Ctrl-C: no client outlives its phase
@@ -188,10 +256,21 @@ async def run_phase(base_url: str, payloads: list[dict], clients: int, seconds: 
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
     stats.elapsed = time.perf_counter() - started
+    stats.server_cpu, stats.client_cpu = server.cpu_seconds() - cpu_before, _own_cpu() - client_before
     if pending:
         stats.errors.append(f"{len(pending)} client(s) overran the phase's time limit")
     stats.errors.extend(f"client failed: {task.exception()!r}" for task in done if task.exception())
     return stats
+
+
+def _own_cpu() -> float:
+    times = os.times()
+    return times.user + times.system
+
+
+async def idle_first_lines(base_url: str, payload: dict, timeout: float, count: int = 5) -> list[float]:
+    async with httpx.AsyncClient(base_url=base_url, timeout=timeout, trust_env=False) as client:
+        return [t for t in [await first_line(client, payload, timeout) for _ in range(count)] if t is not None]
 
 
 async def warm_up(base_url: str, payloads: list[dict], requests: int, timeout: float) -> None:
@@ -219,11 +298,17 @@ def bench_texts(models_dir: Path, model: str, vocab: list[str], n_chars: int, co
     return ["".join(rng.choices(vocab, k=n_chars)) for _ in range(count)], "random text over the model's vocabulary"
 
 
-def report(label: str, stats: PhaseStats) -> None:
+def report(label: str, stats: PhaseStats, baseline: PhaseStats | None = None) -> None:
     ms = [1000 * stats.percentile(q) for q in (50, 90, 99)]
-    print(f"{label:<22} {stats.ok:>6} ok {len(stats.errors):>4} errors in {stats.elapsed:6.1f} s   "
-          f"{stats.rps:8.2f} req/s {stats.chars / stats.elapsed if stats.elapsed else 0:>11,.0f} chars/s   "
-          f"p50 {ms[0]:7.1f}  p90 {ms[1]:7.1f}  p99 {ms[2]:7.1f} ms")
+    speedup = f"  speed-up {stats.rps / baseline.rps:5.2f}x" if baseline is not None and baseline.rps else ""
+    print(f"{label:<20} {stats.ok:>5} ok {len(stats.errors):>3} errors {stats.full:>4} 503s in {stats.elapsed:5.1f} s "
+          f"{stats.rps:7.2f} req/s {stats.chars / stats.elapsed if stats.elapsed else 0:>8,.0f} chars/s  "
+          f"p50 {ms[0]:6.0f} p90 {ms[1]:6.0f} p99 {ms[2]:6.0f} ms  cpu server {stats.server_cpu:5.1f} s "
+          f"client {stats.client_cpu:5.1f} s{speedup}")
+    if stats.first_lines:
+        ordered = sorted(stats.first_lines)
+        print(f"{'':<20} streamed first line under load: median {1000 * ordered[len(ordered) // 2]:.0f} ms, "
+              f"max {1000 * ordered[-1]:.0f} ms ({len(ordered)} probes)")
 
 
 async def main_async(args: argparse.Namespace, server: Server) -> int:
@@ -249,13 +334,17 @@ async def main_async(args: argparse.Namespace, server: Server) -> int:
           f"{args.chars:,} chars ({source}), default layer/state, {n_units} unit(s), topk 5")
 
     await warm_up(server.base_url, payloads, 2 * args.uvicorn_workers, args.timeout)
-    baseline = await run_phase(server.base_url, payloads, 1, args.baseline_seconds, args.timeout)
+    idle = sorted(await idle_first_lines(server.base_url, payloads[0], args.timeout))
+    if idle:
+        print(f"streamed first line, idle: median {1000 * idle[len(idle) // 2]:.0f} ms, max {1000 * idle[-1]:.0f} ms")
+    baseline = await run_phase(server, payloads, 1, args.baseline_seconds, args.timeout)
     report("1 client (baseline)", baseline)
-    loaded = await run_phase(server.base_url, payloads, args.clients, args.seconds, args.timeout)
-    report(f"{args.clients} clients", loaded)
-    speedup = loaded.rps / baseline.rps if baseline.rps else float("nan")
-    print(f"concurrency speed-up: {speedup:.2f}x ({args.clients} clients vs 1)")
-    errors = baseline.errors + loaded.errors
+    phases = [baseline]
+    for clients in args.clients:
+        loaded = await run_phase(server, payloads, clients, args.seconds, args.timeout, probe=True)
+        report(f"{clients} clients", loaded, baseline)
+        phases.append(loaded)
+    errors = [error for phase in phases for error in phase.errors]
     if errors:
         distinct = sorted(set(errors), key=errors.index)
         print(f"{len(errors)} request(s) failed; first distinct errors:")
@@ -265,11 +354,22 @@ async def main_async(args: argparse.Namespace, server: Server) -> int:
     return 0
 
 
+def _counts(text: str) -> list[int]:
+    try:
+        counts = [int(part) for part in text.split(",")]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected comma-separated client counts, got {text!r}") from None
+    if not counts or min(counts) < 1:
+        raise argparse.ArgumentTypeError("every client count must be at least 1")
+    return counts
+
+
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--models-dir", type=Path, default=ROOT / "models", help="served models (default: models/)")
     parser.add_argument("--model", default=None, help="default: the first model GET /api/models lists")
-    parser.add_argument("--clients", type=int, default=20, help="concurrent clients in the load phase (default 20)")
+    parser.add_argument("--clients", type=_counts, default=[20, 50],
+                        help="concurrent clients of each load phase, comma-separated (default 20,50)")
     parser.add_argument("--seconds", type=float, default=30.0, help="length of the load phase (default 30)")
     parser.add_argument("--baseline-seconds", type=float, default=10.0, help="length of the 1-client phase (default 10)")
     parser.add_argument("--chars", type=int, default=2000, help="characters per request (default 2000)")
@@ -278,7 +378,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--timeout", type=float, default=60.0, help="total limit per request, seconds (default 60)")
     parser.add_argument("--startup-timeout", type=float, default=120.0, help="wait for /healthz, seconds (default 120)")
     args = parser.parse_args(argv)
-    for name in ("clients", "chars", "uvicorn_workers"):
+    for name in ("chars", "uvicorn_workers"):
         if getattr(args, name) < 1:
             parser.error(f"--{name.replace('_', '-')} must be at least 1")
     for name in ("seconds", "baseline_seconds", "timeout", "startup_timeout"):

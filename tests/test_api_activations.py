@@ -73,6 +73,7 @@ def test_same_request_gives_same_numbers(client):
 
 def test_first_streamed_line_arrives_before_the_last_character_is_computed(client, monkeypatch):
     import app.services.batcher as batcher
+    from app.services.batcher import FIRST_CHARS
 
     passes = []
     real_read_rows = batcher.read_rows
@@ -90,8 +91,8 @@ def test_first_streamed_line_arrives_before_the_last_character_is_computed(clien
         assert first["i"] == 0
         assert sum(passes) < len(text)  # the server has not yet processed the whole text
         count = 1 + sum(1 for _ in lines)
-    chunk = client.app.state.settings.batch_chars
-    assert count == len(text) and passes == [chunk] * -(-len(text) // chunk)
+    first, chunk = FIRST_CHARS, client.app.state.settings.batch_chars
+    assert count == len(text) and passes == [first] + [chunk] * -(-(len(text) - first) // chunk)
 
 
 @pytest.mark.parametrize("body, status, needle", [

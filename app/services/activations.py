@@ -24,7 +24,7 @@ from app.engine.checkpoint import LoadedModel
 from app.engine.streams import RowResult, Want
 from app.engine.vocab import UNKNOWN_INDEX, Encoded
 from app.errors import InputError
-from app.services.batcher import Batcher, Stream
+from app.services.batcher import FIRST_CHARS, Batcher, Stream
 from app.services.selection import ResolvedSelection
 from app.settings import Settings
 
@@ -73,6 +73,9 @@ class TextStream(Stream):
     def __init__(self, loaded: LoadedModel, ids: torch.Tensor, sel: ResolvedSelection, need_logits: bool):
         super().__init__(loaded.model, Want(sel.name, tuple(sel.units)))
         self.ids, self.need_logits, self.position = ids, need_logits, 0  # ids (L,) on the model's device
+
+    def pass_steps(self, steps: int) -> int:
+        return min(FIRST_CHARS, steps) if self.position == 0 else steps  # a short first pass: the first lines soon
 
     def read(self, steps: int) -> torch.Tensor:
         return self.ids[self.position : self.position + steps]

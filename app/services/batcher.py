@@ -9,9 +9,11 @@ different stream of one model at its own position with its own state, and hands 
 result. Streams join and leave between passes.
 
 Pass shape (what keeps the numbers load-independent): a pass is always (batch_streams,
-batch_chars) for reading and (batch_streams, 1) for a generation step, idle rows padded
-(app/engine/streams.py says why the shape must not change). A stream reads its text in chunks
-of batch_chars from position 0, so its chunk boundaries depend on nothing but its own length.
+FIRST_CHARS) for the first chunk of texts, (batch_streams, batch_chars) for the rest and
+(batch_streams, 1) for a generation step, idle rows padded (app/engine/streams.py says why the
+shape must not change). A stream reads its text in a first chunk of FIRST_CHARS, then chunks of
+batch_chars, so its chunk boundaries depend on nothing but its own length, and its first lines
+come after one short pass.
 A sample reads its prime in whole chunks and the rest of it, like its drawn characters, one
 step at a time; a generation pass runs up to batch_chars steps, so a sample advances as far per
 turn as a reader.
@@ -50,6 +52,7 @@ from app.errors import InputError
 log = logging.getLogger("cellx.batcher")
 
 MAX_PENDING = 4  # computed chunks a stream may hold for its client before it skips its turns
+FIRST_CHARS = 32  # a text's first chunk: its first lines wait for a pass this short
 _END = object()
 
 
@@ -75,9 +78,13 @@ class Stream:
         self._items: asyncio.Queue = asyncio.Queue()
 
     # --- the worker thread's side
-    def read(self, steps: int) -> torch.Tensor | None:
-        """The next chunk (at most `steps` ids) to read in a read pass; None: this stream steps instead."""
+    def pass_steps(self, steps: int) -> int | None:
+        """The length of the read pass this stream's next chunk needs (`steps` is batch_chars); None: it steps."""
         return None
+
+    def read(self, steps: int) -> torch.Tensor:
+        """The next chunk's ids, at most `steps` (this stream's pass_steps); shorter only at the end of the text."""
+        raise NotImplementedError
 
     def read_done(self, result: RowResult | None, length: int) -> None:
         """`length` ids of the chunk were read; self.state is already the state after them."""
@@ -205,9 +212,8 @@ class Batcher:
         if not ready:
             return None
         first = ready[0]
-        reads = first.read(self.steps) is not None
-        group = [s for s in ready if s.model is first.model and (s.read(self.steps) is not None) == reads]
-        group = group[: self.rows]
+        steps = first.pass_steps(self.steps)
+        group = [s for s in ready if s.model is first.model and s.pass_steps(self.steps) == steps][: self.rows]
         for stream in group:  # to the back of the round-robin
             self._active.remove(stream)
             self._active.append(stream)
@@ -217,8 +223,9 @@ class Batcher:
         try:
             with self.compute_slot:
                 self.passes += 1  # counted before its results go out, so a finished request has seen its count
-                if group[0].read(self.steps) is not None:
-                    self._read_pass(group)
+                steps = group[0].pass_steps(self.steps)
+                if steps is not None:
+                    self._read_pass(group, steps)
                 else:
                     self._step_pass(group)
         except Exception as exc:  # one failed pass fails its streams, not the server
@@ -227,10 +234,10 @@ class Batcher:
                 if not stream.finished:
                     stream.fail(exc)
 
-    def _read_pass(self, group: list[Stream]) -> None:
+    def _read_pass(self, group: list[Stream], steps: int) -> None:
         model = group[0].model
-        chunks = [s.read(self.steps) for s in group]
-        ids = pad_ids(chunks, self.rows, self.steps, model_device(model))  # (G, T)
+        chunks = [s.read(steps) for s in group]
+        ids = pad_ids(chunks, self.rows, steps, model_device(model))  # (G, T)
         results, state = read_rows(model, ids, stack_states(model, self._padded([s.state for s in group])), self._wants(group))
         for row, stream in enumerate(group):
             stream.state = row_state(state, row)

@@ -45,10 +45,12 @@ class SampleStream(Stream):
     def want(self, value: Want) -> None:
         self._want = value
 
-    def read(self, steps: int) -> torch.Tensor | None:
-        if len(self.prime) - self.read_upto >= steps:  # whole chunks only: the rest steps, keeping its state exact
-            return self.prime[self.read_upto : self.read_upto + steps]
-        return None
+    def pass_steps(self, steps: int) -> int | None:
+        # whole chunks only: the state after the last one is exact; the rest of the prime steps
+        return steps if len(self.prime) - self.read_upto >= steps else None
+
+    def read(self, steps: int) -> torch.Tensor:
+        return self.prime[self.read_upto : self.read_upto + steps]
 
     def read_done(self, result: RowResult | None, length: int) -> None:
         self.read_upto += length
