@@ -21,8 +21,9 @@ class Settings(BaseSettings):
                                 "character text is at most 1.2 MB of JSON)")
     max_values: int = Field(5_000_000, ge=1, description="Most activation values (characters x units) in one response")
     max_rank_chars: int = Field(50_000, ge=1, description="Longest text ranked on the fly (POST .../cells)")
-    compute_slots: int = Field(1, ge=1, description="Requests whose model computations run at once; the others "
-                               "wait for a free slot (one chunk at a time). Each computation already uses torch_threads cores")
+    compute_slots: int = Field(1, ge=1, description="Model computations that run at once (a batched pass of activations "
+                               "and samples, an intervention, ...); the others wait for a free slot. Each computation "
+                               "already uses torch_threads cores")
     rank_slots: int = Field(1, ge=1, description="On-the-fly rankings computed at once (each holds ~0.5 GB)")
     snapshot_cache: int = Field(8, ge=1, description="Training snapshots kept loaded at once, over all models")
     rank_wait_s: float = Field(30.0, ge=0, description="How long a ranking waits for a free slot before a 503")

@@ -1,9 +1,11 @@
-"""What the routers take from the running app: the registry, the settings, and the compute and rank slots.
+"""What the routers take from the running app: the registry, the settings, the batcher, and the compute and
+rank slots.
 
 Compute slots: each torch call already spreads over the cores (torch_threads), so two requests
 computing at once only split the same cores and thrash their caches; twenty at once oversubscribe
-them twenty-fold. Requests therefore take turns at a slot, one chunk (or one sampled character)
-at a time, which keeps the throughput of one request and shares it fairly.
+them twenty-fold. Model work therefore takes turns at a slot: each batched pass of the batcher
+(activations and samples of every request at once, app/services/batcher.py) and each chunk of
+the other computations (interventions, ...).
 
 Rank slots: an on-the-fly ranking holds about 0.5 GB while it runs, so they bound memory, not
 just CPU; a ranking that finds every slot busy for `rank_wait_s` gets a 503.
