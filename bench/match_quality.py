@@ -79,7 +79,7 @@ def sample_spans(client, model: str, sample: str, inside: np.ndarray, n: int,
                  hypothesis: str = "inside_double_quotes", margin: int = 1) -> None:
     cell = quote_cell(client, model, hypothesis)
     edges = np.diff(np.r_[0, inside.astype(np.int8), 0])
-    runs = [(s + margin, e - margin) for s, e in zip(np.flatnonzero(edges == 1), np.flatnonzero(edges == -1))
+    runs = [(int(s) + margin, int(e) - margin) for s, e in zip(np.flatnonzero(edges == 1), np.flatnonzero(edges == -1))
             if 10 + 2 * margin <= e - s <= 30 + 2 * margin]  # the inside of 10-30 characters, the marks excluded
     if not runs:
         return print("  no quotation of 10-30 characters in the sample")
