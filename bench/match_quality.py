@@ -82,7 +82,7 @@ def sample_spans(client, model: str, sample: str, inside: np.ndarray, n: int,
     runs = [(int(s) + margin, int(e) - margin) for s, e in zip(np.flatnonzero(edges == 1), np.flatnonzero(edges == -1))
             if 10 + 2 * margin <= e - s <= 30 + 2 * margin]  # the inside of 10-30 characters, the marks excluded
     if not runs:
-        return print("  no quotation of 10-30 characters in the sample")
+        return print(f"  no span of 10-30 characters inside {hypothesis} in the sample")
     picks = [runs[i] for i in np.linspace(0, len(runs) - 1, n).astype(int)]
     for options in ({"layer": cell["layer"], "state": cell["state"]}, {"state": "all"}):
         selected, counts, seconds = 0, [], []

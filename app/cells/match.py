@@ -87,9 +87,14 @@ def codes(values: np.ndarray, quantiles: np.ndarray) -> np.ndarray:
     """
     boundaries = torch.from_numpy(np.ascontiguousarray(quantiles.T))  # (U, LEVELS), each row sorted
     found = torch.from_numpy(np.ascontiguousarray(values.T, dtype=np.float32))  # (U, n)
-    left = torch.searchsorted(boundaries, found, side="left")  # one batched call: 4x a loop of numpy's
-    right = torch.searchsorted(boundaries, found, side="right")
-    return ((left + right - 1) // 2).clamp_(0, LEVELS - 1).to(torch.uint8).numpy()
+    right = torch.searchsorted(boundaries, found, side="right")  # one batched call: 4x a loop of numpy's
+    code = right - 1  # the highest percentile reached, where no percentile equals the value
+    tied = boundaries.gather(1, code.clamp(min=0)) == found  # (U, n): the value is one of the percentiles
+    for unit in torch.nonzero(tied.any(dim=1)).flatten().tolist():  # few units (saturated ones), few values
+        where = tied[unit]
+        left = torch.searchsorted(boundaries[unit], found[unit, where], side="left")
+        code[unit, where] = (left + right[unit, where] - 1) // 2
+    return code.clamp_(0, LEVELS - 1).to(torch.uint8).numpy()
 
 
 def level(threshold: float) -> int:
