@@ -129,7 +129,8 @@ export function mountMatch({ text }) {
     const chars = ask.text.length > 0 ? Array.from(ask.text).slice(ask.start, ask.end) : [];
     const shown = chars.map(visibleChar).join("");
     if (view.phase === "loading") {
-      summary.textContent = `selecting the units on across “${shown}”…`;
+      summary.textContent = `selecting the units on across “${shown}” and matching them… (a model's first match `
+        + "reads its whole held-out sample: up to a minute)";
       return;
     }
     if (view.phase === "failed") {
