@@ -32,6 +32,7 @@ bench: install
 	$(BIN)/python bench/scan.py
 	$(BIN)/python bench/rank.py
 	$(BIN)/python bench/load.py
+	$(BIN)/python bench/match.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache test-artifacts
