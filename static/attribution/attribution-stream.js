@@ -4,9 +4,11 @@
 
 import { appStore } from "../store/app.js";
 import { attributePrediction } from "../api/client.js";
+import { askForCaret } from "../lib/attribution.js";
 
 export const WINDOW = 200; // characters attributed, as the memory-reach curves measure
 const METHODS = ["occlusion", "gradient"];
+const SETTLE_MS = 250; // the caret must rest this long on a character before its prediction is explained
 
 let serials = 0;
 
@@ -15,37 +17,25 @@ export function askAttribution({ model, text, position, target = null, snapshot 
   appStore.set({ attributionAsk: { serial: ++serials, model, text, position, target, snapshot } });
 }
 
-/** The ask for a pinned caret on the analysed text, or null where there is nothing to explain. */
-function askFor(state) {
-  const { caret, textView: record } = state;
-  if (!caret || !caret.pinned || caret.source !== "text" || !record || !record.meta || record.phase !== "done") return null;
-  const position = caret.index;
-  if (position < 0 || position >= record.received) return null;
-  let target = null; // the actual next character
-  if (position + 1 >= record.received || record.unknown.has(position + 1)) {
-    // at the last character, or before one the model cannot predict: its most likely prediction instead
-    const top = record.top[position];
-    if (!top || !top.length) return null;
-    target = top[0].char;
-  }
-  return { model: record.model, text: record.chars.join(""), position, target, snapshot: record.request.snapshot ?? null };
-}
-
 export function startAttributionStream() {
   let controller = null;
+  let pending = 0;
 
   appStore.subscribe((state, changed) => {
     if (changed.has("text") || changed.has("model") || changed.has("snapshot")) {
       if (controller) controller.abort();
       controller = null;
+      clearTimeout(pending);
       if (state.attributionAsk || state.attribution) appStore.set({ attributionAsk: null, attribution: null });
       return;
     }
     if (changed.has("caret")) {
-      const wanted = askFor(state);
+      // a pause first: ← → held on the text would otherwise queue one computation per character passed
+      clearTimeout(pending);
+      const wanted = askForCaret(state.caret, state.textView);
       const asked = state.attributionAsk;
       if (wanted && !(asked && asked.text === wanted.text && asked.position === wanted.position
-        && asked.model === wanted.model)) askAttribution(wanted);
+        && asked.model === wanted.model)) pending = setTimeout(() => askAttribution(wanted), SETTLE_MS);
     }
     if (changed.has("attributionAsk") && state.attributionAsk) fetchBoth(state.attributionAsk);
   });

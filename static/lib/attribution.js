@@ -54,6 +54,25 @@ export function strongest(answer, count = 3) {
     .sort((a, b) => b.effect - a.effect || a.position - b.position).slice(0, count);
 }
 
+/**
+ * What to explain for a pinned caret on the analysed text (a record of explorer/stream-record.js), or null
+ * where there is nothing to explain: the prediction after the caret's character, of the actual next
+ * character, or at the last character (or before one outside the vocabulary) of its most likely prediction.
+ */
+export function askForCaret(caret, record) {
+  if (!caret || !caret.pinned || caret.source !== "text" || !record || !record.meta || record.phase !== "done") return null;
+  const position = caret.index;
+  if (position < 0 || position >= record.received) return null;
+  let target = null; // the actual next character
+  if (position + 1 >= record.received || record.unknown.has(position + 1)) {
+    const top = record.top[position];
+    if (!top || !top.length) return null;
+    target = top[0].char;
+  }
+  return { model: record.model, text: record.chars.join(""), position, target,
+    snapshot: record.request.snapshot ?? null };
+}
+
 /** The characters one can explain at a position: the actual next one (if any), then the top-k predictions. */
 export function targetChoices(nextChar, predictions) {
   const out = nextChar === undefined ? [] : [nextChar];

@@ -1,7 +1,7 @@
 // The attribution panel's pure helpers (static/lib/attribution.js).
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { effectColouring, effectScale, midranks, reachTraces, spearman, strongest, targetChoices, topState,
+import { askForCaret, effectColouring, effectScale, midranks, reachTraces, spearman, strongest, targetChoices, topState,
   windowRecord } from "../../static/lib/attribution.js";
 
 const ANSWER = { start: 10, chars: ["a", '"', "b", "c"], effects: [0.1, 4, -0.5, 0.2], unknown: [12] };
@@ -52,4 +52,17 @@ test("reachTraces: per model a median, an upper quartile and the top layer's gra
   assert.equal(traces[2].name, "m layers.1.h");
   assert.equal(traces[2].yaxis, "y2");
   assert.equal(topState({}), null);
+});
+
+test("askForCaret: a pinned caret on the finished text; the top prediction where there is no next character", () => {
+  const record = { meta: {}, phase: "done", received: 3, chars: ["a", "b", "\u4e00"], unknown: new Set([2]),
+    model: "m", request: { snapshot: 40 }, top: [[{ char: "b" }], [{ char: "c" }, { char: "a" }], [{ char: "x" }]] };
+  const caret = (index, extra = {}) => ({ source: "text", index, pinned: true, via: "pointer", ...extra });
+  assert.deepEqual(askForCaret(caret(0), record), { model: "m", text: "ab\u4e00", position: 0, target: null, snapshot: 40 });
+  assert.equal(askForCaret(caret(1), record).target, "c"); // the next character is outside the vocabulary
+  assert.equal(askForCaret(caret(2), record).target, "x"); // the last character
+  assert.equal(askForCaret(caret(0, { pinned: false }), record), null); // hovering explains nothing
+  assert.equal(askForCaret(caret(0, { source: "sample" }), record), null);
+  assert.equal(askForCaret(caret(0), { ...record, phase: "streaming" }), null);
+  assert.equal(askForCaret(caret(2), { ...record, top: [] }), null);
 });
