@@ -151,3 +151,13 @@ def test_a_prefix_read_in_chunks_gives_the_same_answer(vocab, monkeypatch):
     whole = occlusion(model, ids, 55, 4, window=10)
     monkeypatch.setattr(attribution, "PREFIX_CHUNK", 7)  # the 46-character prefix in 7 pieces
     assert torch.allclose(occlusion(model, ids, 55, 4, window=10).effects, whole.effects, atol=1e-6, rtol=0)
+
+
+@pytest.mark.parametrize("arch", ["rnn", "lstm", "gru"])
+def test_in_float64_occlusion_equals_separate_passes_to_rounding(vocab, arch):
+    """The float32 tolerance above is the batch sizes' rounding, not a different computation."""
+    model = make_model(arch, vocab.size, hidden=16).double()
+    ids = _ids(vocab, 70, seed=4)
+    result = occlusion(model, ids, 60, int(ids[61]), window=30, stream_steps=100)
+    effects, _ = _separate(model, ids, 60, int(ids[61]), result.start)
+    assert torch.allclose(result.effects, effects, atol=1e-12, rtol=0)
