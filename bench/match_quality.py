@@ -34,6 +34,7 @@ AUSTEN = ('It is a truth universally acknowledged, that a single man in possessi
           'of a good fortune, must be in want of a wife.\n\n'
           '"My dear Mr. Bennet," said his lady to him one day, "have you heard that\n'
           'Netherfield Park is let at last?"\n')  # the start of static/lib/examples.js's Austen text
+FRACTION = [1.0]  # --fraction, for every request
 LINUX = ("/**\n * hardlockup_detector_perf_init - Probe whether NMI event is available at all\n */\n"
          "int __init hardlockup_detector_perf_init(void)\n{\n\tint ret = hardlockup_detector_event_create();\n")
 
@@ -50,7 +51,7 @@ def inside_count(matches: list[dict], inside: np.ndarray) -> int:
 
 def selection_run(client, model: str, text: str, start: int, end: int, cell: dict, inside: np.ndarray,
                   **options) -> tuple[bool, int, dict]:
-    body = {"text": text, "start": start, "end": end, **options}
+    body = {"text": text, "start": start, "end": end, "fraction": FRACTION[0], **options}
     started = time.perf_counter()
     answer = client.post(f"/api/models/{model}/match", json=body)
     seconds = time.perf_counter() - started
@@ -105,8 +106,10 @@ def main() -> None:
     parser.add_argument("--models", type=Path, default=Path("models"))
     parser.add_argument("--spans", type=int, default=20)
     parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--fraction", type=float, default=1.0, help="share of the span a unit must be on at")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
+    FRACTION[0] = args.fraction
     settings = Settings(models_dir=args.models, torch_threads=args.threads)
     with TestClient(create_app(settings)) as client:
         sample = (args.models / "austen-lstm" / "sample.txt").read_text(encoding="utf-8")
