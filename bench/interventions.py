@@ -1,13 +1,14 @@
 """Interventions on a shipped model: their speed, and whether mean-ablating the cell the app names matters.
 
     python bench/interventions.py [--model models/austen-lstm] [--target quotes|comment] [--state c]
-                                  [--random 24] [--seed 0] [--repeats 3] [--threads 1] [--no-speed]
+                                  [--random 24] [--seed 0] [--repeats 3] [--threads 1] [--no-speed | --no-effect]
 
 --target names the cell and the characters where it should matter: "quotes" (default) the best
 unit for inside_double_quotes, measured at closing quotes (and opening ones); "comment" the best
 unit for inside_c_comment (linux-lstm), measured at both characters of each */ that closes a block
 comment (and of each /* that opens one); both also at every character inside (the hypothesis's
-positives). --state takes the hypothesis's best unit in that state. --no-speed skips the speed part.
+positives). --state takes the hypothesis's best unit in that state. --no-speed skips the speed part,
+--no-effect the effect.
 
 Speed, on the first 2,000 characters of the model's held-out sample (one stream, best of --repeats):
   (a) plain capture: the quote cell's state and the logits, as POST /api/activations computes them
@@ -114,6 +115,7 @@ def main() -> None:
     parser.add_argument("--chars", type=int, default=2000, help="characters of the speed comparison")
     parser.add_argument("--threads", type=int, default=1, help="torch threads (1 is steadiest on a shared machine)")
     parser.add_argument("--no-speed", action="store_true", help="only the effect on the held-out sample")
+    parser.add_argument("--no-effect", action="store_true", help="only the speed")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
 
@@ -131,6 +133,8 @@ def main() -> None:
 
     if not args.no_speed:
         speed(loaded, sample[: args.chars], sel, ablate, means, args.repeats)
+    if args.no_effect:
+        return
 
     opening, closing = find_marks(sample)
     inside = np.flatnonzero(hypothesis_values(hypothesis, sample) > 0)

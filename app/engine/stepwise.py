@@ -97,6 +97,11 @@ def _prepare(arch: str, module, x: torch.Tensor, ids: torch.Tensor, one_hot: boo
 
         def step_input(t: int) -> torch.Tensor:  # a fresh tensor
             return torch.index_select(table, 0, ids_tm[t])
+    elif B > 1 and x.stride(0) == 0:  # every stream reads the same input (interventions' shared lower layers)
+        xp = torch.addmm(bias.to(dt), x[0].to(dt), w_ih.t().to(dt))  # (T, G*H): the product once, not B times
+
+        def step_input(t: int) -> torch.Tensor:  # a fresh copy per stream
+            return xp[t].expand(B, -1).clone()
     else:
         x_tm = x.transpose(0, 1).reshape(T * B, -1)  # (T*B, in)
         xp = torch.addmm(bias.to(dt), x_tm.to(dt), w_ih.t().to(dt)).view(T, B, -1)  # (T, B, G*H)
