@@ -124,7 +124,7 @@ def _given_units(loaded: LoadedModel, request: MatchRequest, names: list[str]) -
             raise InputError(422, f"units[{index}]: unit {u.unit} out of range; {loaded.name} has units 0 to "
                                   f"{cfg.hidden_size - 1}")
         out.append(Unit(name, u.unit, u.sign))
-    for name in {u.name for u in out} - set(names):
+    for name in sorted({u.name for u in out} - set(names)):
         names.append(name)  # a given unit's state is searched too
     return out
 
