@@ -101,3 +101,17 @@ def test_shift_arrows_extend_a_span_from_the_pinned_character(server_url, watche
         page.keyboard.press("Shift+ArrowRight")
     expect(page.locator("#match-summary")).to_contain_text("(characters 5–8)")
     expect(page.locator("#match-results")).to_have_attribute("data-state", "ready")
+
+
+def test_a_compared_unit_is_shown_side_by_side_on_the_text(server_url, watched):
+    page = open_page(watched, server_url, f"?model=match-lstm&text={quote(TEXT)}")
+    drag(page, 22, 25)
+    expect(page.locator("#match-units")).to_have_attribute("data-state", "ready")
+    page.locator("#match-units .match-compare").first.click()
+    expect(page.locator("#match-compare")).to_have_attribute("data-state", "ready")
+    page.locator("#match-compare .match-pair-button").first.click()
+    expect(page.locator("#match-pair")).to_have_attribute("data-state", "ready")
+    expect(page.locator("#match-pair .match-pair-item")).to_have_count(2)
+    expect(page.locator("#match-pair .match-pair-item").nth(1)).to_contain_text("match-gru")
+    expect(page.locator("#match-pair .match-pair-item").first.locator(".ch")).to_have_count(len(TEXT))
+    assert watched.errors == []

@@ -47,7 +47,7 @@ QUANTILES_SUFFIX = ".quantiles"
 STEP = 0.5  # percent between stored percentiles
 LEVELS = int(round(100 / STEP)) + 1  # 201: codes 0..200
 MIN_THRESHOLD, MAX_THRESHOLD = 50.5, 99.5  # at 50 every unit would be on, high or low, everywhere
-DEFAULT_THRESHOLD = 70.0  # measured: a 10-30 character span of austen-lstm keeps 9-21 of 2048 units (README)
+DEFAULT_THRESHOLD = 70.0  # measured: 10-30 character spans of austen-lstm keep 7 / 12 / 21 (quartiles) of 2048 units
 CHUNK = 4096  # characters per capture, as in means.py
 INDEX_CACHE = 2  # models whose sample index is kept in memory (200 MB each for a 2 x 512 LSTM)
 

@@ -3,6 +3,7 @@
 // and the sentences the panel shows.
 
 import { codePoints } from "./chars.js";
+import { scaleFor } from "./colours.js";
 
 export const DEFAULT_MATCHES = 10;
 
@@ -73,4 +74,16 @@ export function agreementSentence(answer) {
     : `; ${Math.round(best.inside * 100)}% of the matched characters are inside it`;
   return `best-agreeing hypothesis over the matches: ${best.hypothesis} (${metric} ${best.score.toFixed(2)}, `
     + `sign ${best.sign > 0 ? "+" : "−"}${inside})`;
+}
+
+/** A POST /api/activations answer for one unit as a record render/coloured-text.js can show. */
+export function unitRecord(serial, answer) {
+  return { serial, chars: answer.chars, unknown: new Set(answer.unknown), received: answer.chars.length,
+    phase: "done", request: {} };
+}
+
+/** The unit's colours on the page's fixed scale for its state (tanh(c) for a cell state). */
+export function unitColouring(serial, answer) {
+  return { key: `pair|${serial}|${answer.model}|${answer.name}|${answer.units[0]}`, unit: answer.units[0],
+    column: answer.values.map((row) => row[0]), transform: scaleFor(answer.state).transform, norm: (x) => x };
 }

@@ -4,7 +4,7 @@
 // "compare" asks POST /api/compare (`compareView`). A new text forgets them all, a new model the match.
 
 import { appStore } from "../store/app.js";
-import { compareModels, matchSpans, selectUnits } from "../api/client.js";
+import { activations, compareModels, matchSpans, selectUnits } from "../api/client.js";
 import { matchBody, selectBody } from "../lib/match.js";
 
 let serials = 0;
@@ -19,6 +19,12 @@ export function askMatch(fields) {
 /** Asks for the units of model `other` most like `unit` ({layer, state, unit}) of the current model. */
 export function askCompare(unit, other) {
   appStore.set({ compareView: { serial: ++serials, phase: "loading", unit, other } });
+}
+
+/** Asks for model_a's unit and `other` ({layer, state, unit} of model_b) on the page's text, side by side. */
+export function askPair(other) {
+  const view = appStore.get().compareView;
+  if (view && view.phase === "done") appStore.set({ compareView: { ...view, pair: { phase: "loading", other } } });
 }
 
 export function startMatchStream() {
@@ -37,9 +43,9 @@ export function startMatchStream() {
       return;
     }
     if (changed.has("matchAsk") && state.matchAsk) fetchBoth(state.matchAsk);
-    if (changed.has("compareView") && state.compareView && state.compareView.phase === "loading") {
-      fetchCompare(state.compareView, state.model);
-    }
+    const view = state.compareView;
+    if (changed.has("compareView") && view && view.phase === "loading") fetchCompare(view, state.model);
+    if (changed.has("compareView") && view && view.pair && view.pair.phase === "loading") fetchPair(view, state);
   });
 
   async function fetchBoth(ask) {
@@ -55,6 +61,27 @@ export function startMatchStream() {
     } catch (error) {
       if (signal.aborted || error.name === "AbortError") return;
       appStore.set({ matchView: { serial: ask.serial, phase: "failed", message: error.message } });
+    }
+  }
+
+  async function fetchPair(view, state) {
+    const record = state.textView;
+    if (!record || record.phase !== "done") return;
+    const text = record.chars.join("");
+    const one = (model, { layer, state: kind, unit }) => activations({ model, text, layer, state: kind,
+      units: [unit], bits: false });
+    try {
+      const [a, b] = await Promise.all([one(view.answer.model_a, view.unit),
+        one(view.answer.model_b, view.pair.other)]);
+      const now = appStore.get().compareView;
+      if (now && now.serial === view.serial) {
+        appStore.set({ compareView: { ...now, pair: { ...view.pair, phase: "done", a, b } } });
+      }
+    } catch (error) {
+      const now = appStore.get().compareView;
+      if (now && now.serial === view.serial) {
+        appStore.set({ compareView: { ...now, pair: { ...view.pair, phase: "failed", message: error.message } } });
+      }
     }
   }
 

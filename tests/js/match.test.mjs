@@ -2,7 +2,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { agreementSentence, contextRecord, countAt, matchBody, matchParts, selectBody, signalColouring, spanBetween,
-  trackShades, unitLabel } from "../../static/lib/match.js";
+  trackShades, unitColouring, unitLabel, unitRecord } from "../../static/lib/match.js";
 
 const ASK = { text: '"My dear," he said', start: 1, end: 8, state: "all", layer: 1, threshold: 70, before: 0,
   after: 2, track: null };
@@ -62,4 +62,16 @@ test("agreementSentence: the best hypothesis with its metric, or why there is no
     inside: 0.9 }] };
   assert.match(agreementSentence(answer), /inside_double_quotes \(AUROC 0.93, sign −; 90% of the matched/);
   assert.match(agreementSentence({ hypotheses: [] }), /no matches/);
+});
+
+test("unitRecord and unitColouring: one unit's activations on the page's fixed scale", () => {
+  const answer = { model: "m", name: "layers.1.c", state: "c", units: [7], chars: ["a", "b"], unknown: [1],
+    values: [[0.5], [-2]] };
+  const record = unitRecord(3, answer);
+  assert.equal(record.received, 2);
+  assert.deepEqual([...record.unknown], [1]);
+  const colouring = unitColouring(3, answer);
+  assert.deepEqual(colouring.column, [0.5, -2]);
+  assert.equal(colouring.transform(-2), Math.tanh(-2));
+  assert.equal(colouring.key, "pair|3|m|layers.1.c|7");
 });
