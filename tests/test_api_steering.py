@@ -107,3 +107,21 @@ def test_mean_is_refused_with_a_snapshot(trained_client):
     response = _intervene(trained_client, snapshot=0,
                           interventions=[{"layer": 0, "state": "c", "units": [0], "op": "mean"}])
     assert response.status_code == 422 and "final model's stored unit means" in response.json()["detail"]
+
+
+def test_the_stream_gives_the_same_pairs_as_the_document(client):
+    body = {"model": "tiny-lstm", "prime": PRIME, "length": 30, "seed": 3, "layer": 1, "state": "h", "units": [0],
+            "interventions": [CLAMP]}
+    whole = client.post("/api/interventions/sample", json=body).json()
+    lines = [json.loads(line) for line in client.post("/api/interventions/sample/stream", json=body).text.splitlines()]
+    assert lines[0]["name"] == "layers.1.h" and lines[0]["length"] == 30 and lines[0]["prime"] == PRIME
+    assert [line["i"] for line in lines[1:]] == list(range(30))
+    for key in ("steered", "plain"):
+        assert [line[key]["char"] for line in lines[1:]] == whole[key]["chars"]
+        assert [line[key]["values"] for line in lines[1:]] == whole[key]["values"]
+
+
+def test_the_stream_refuses_before_its_first_line(client):
+    response = client.post("/api/interventions/sample/stream", json={"model": "tiny-lstm", "length": 5,
+                                                                     "interventions": [{**CLAMP, "end": 6}]})
+    assert response.status_code == 422 and "end 6 is outside the text" in response.json()["detail"]

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import StreamingResponse
 
 from app.api.deps import ComputeSlotDep, RegistryDep, SettingsDep, SnapshotCacheDep
 from app.api.responses import errors
@@ -11,7 +12,7 @@ from app.schemas import InterventionsRequest, InterventionsResponse, SteeringReq
 from app.services.interventions import check_interventions, compare
 from app.services.selection import find_model, resolve_selection
 from app.services.snapshots import model_at
-from app.services.steering import check_steering, steer
+from app.services.steering import check_steering, steer, steer_lines
 
 router = APIRouter(prefix="/api/interventions", tags=["interventions"])
 
@@ -59,3 +60,20 @@ async def steered_sample(request: SteeringRequest, registry: RegistryDep, settin
     loaded = model_at(loaded, request.snapshot, cache)
     means = check_steering(loaded, store, request, items, selection, settings)
     return await run_in_threadpool(steer, loaded, request, items, selection, means, compute_slot)
+
+
+@router.post("/sample/stream", responses={**STEERING_ERRORS, 200: {"content": {"application/x-ndjson": {}},
+             "description": "First line: metadata {model, layer, state, name, units, prime, unknown, length}; then "
+                            "one line per generated position {i, steered: {char, values, p}, plain: {char, values, "
+                            "p}}, flushed as both are drawn."}},
+             summary="The same two samples streamed as NDJSON, a pair of characters per line")
+def steered_sample_stream(request: SteeringRequest, registry: RegistryDep, settings: SettingsDep,
+                          compute_slot: ComputeSlotDep, cache: SnapshotCacheDep) -> StreamingResponse:
+    loaded = find_model(registry, request.model)
+    selection = resolve_selection(loaded, request)
+    items = [engine.Intervention(**item.model_dump()) for item in request.interventions]
+    store = registry.cells.get(loaded.name)
+    loaded = model_at(loaded, request.snapshot, cache)
+    means = check_steering(loaded, store, request, items, selection, settings)  # every refusal before the first line
+    lines = steer_lines(loaded, request, items, selection, means, compute_slot)
+    return StreamingResponse(lines, media_type="application/x-ndjson")  # a sync iterator runs in a worker thread

@@ -108,3 +108,8 @@ export function matchSpans(name, body, { signal } = {}) {
 export function compareModels(body, { signal } = {}) {
   return postJson("/api/compare", body, { signal });
 }
+
+/** POST /api/interventions/sample/stream: the same pair of samples, a metadata line then one line per position. */
+export function streamSteeredSample(body, { signal, onLines }) {
+  return streamNdjson("/api/interventions/sample/stream", body, { signal, onLines });
+}

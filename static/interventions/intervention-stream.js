@@ -1,14 +1,34 @@
 // Runs what the intervention panel asks for: the store's interventionRequest becomes a POST
 // /api/interventions on the Text box for the selected unit, steerRequest a POST
-// /api/interventions/sample; each answer (or failure) is written back as interventionView /
-// steerView. A newer request aborts the older one; a new model forgets both.
+// /api/interventions/sample/stream whose pairs of characters are written as they arrive; each
+// answer (or failure) is written back as interventionView / steerView (phase "streaming" while the
+// samples grow). A newer request aborts the older one; a new model forgets both.
 
 import { appStore } from "../store/app.js";
-import { intervene, steeredSample } from "../api/client.js";
+import { intervene, streamSteeredSample } from "../api/client.js";
 import { isAbort } from "../api/http.js";
 import { unitIntervention } from "../lib/interventions.js";
 
 const TOPK = 5; // predictions per character and pass, for the panel's "before and after"
+
+/** Reads the steering stream into one growing answer shaped as POST /api/interventions/sample's. */
+function steeringStream(body, { signal, onAnswer }) {
+  const answer = { steered: { chars: [], values: [], p: [] }, plain: { chars: [], values: [], p: [] },
+    diverged_at: null };
+  return streamSteeredSample(body, {
+    signal,
+    onLines: (lines) => {
+      for (const line of lines) {
+        if (line.i === undefined) { Object.assign(answer, line); continue; } // the metadata line
+        for (const key of ["steered", "plain"]) {
+          for (const field of ["char", "values", "p"]) answer[key][field === "char" ? "chars" : field].push(line[key][field]);
+        }
+        if (answer.diverged_at === null && line.steered.char !== line.plain.char) answer.diverged_at = line.i;
+      }
+      onAnswer({ ...answer });
+    },
+  }).then(() => ({ ...answer }));
+}
 
 function runner(viewKey, fetchAnswer) {
   let running = null; // {serial, controller}
@@ -17,8 +37,11 @@ function runner(viewKey, fetchAnswer) {
     const mine = { serial: wanted.serial, controller: new AbortController() };
     running = mine;
     appStore.set({ [viewKey]: { serial: wanted.serial, phase: "busy", request, answer: null } });
+    const onAnswer = (answer) => {
+      if (running === mine) appStore.set({ [viewKey]: { serial: wanted.serial, phase: "streaming", request, answer } });
+    };
     try {
-      const answer = await fetchAnswer(request, { signal: mine.controller.signal });
+      const answer = await fetchAnswer(request, { signal: mine.controller.signal, onAnswer });
       if (running === mine) appStore.set({ [viewKey]: { serial: wanted.serial, phase: "done", request, answer } });
     } catch (error) {
       if (running !== mine || isAbort(error)) return;
@@ -37,7 +60,7 @@ function runner(viewKey, fetchAnswer) {
 
 export function startInterventions() {
   const effect = runner("interventionView", intervene);
-  const steering = runner("steerView", steeredSample);
+  const steering = runner("steerView", steeringStream);
 
   appStore.subscribe((state, changed) => {
     if (changed.has("model")) {

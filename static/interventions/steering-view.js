@@ -1,7 +1,7 @@
 // Steering in the intervention panel: the same prime and seed generated with the panel's
 // intervention (its op and clamp value, at every generated step) and without, side by side, each
-// coloured by the selected unit. Generate sets the store's steerRequest (intervention-stream.js
-// fetches it). The op and value are read from the panel's own controls (#interventions-panel).
+// coloured by the selected unit as it is written. Generate sets the store's steerRequest
+// (intervention-stream.js streams it). The op and value are read from the panel's own controls (#interventions-panel).
 // Test hooks: data-ready on #iv-steered and #iv-plain.
 
 import { appStore } from "../store/app.js";
@@ -70,8 +70,8 @@ export function mountSteering() {
     let prefix = () => null;
     renderers[key] = {
       setPrime: (p) => { prefix = primeNode(p); },
-      text: createColouredText(col.text, { prefix: (record) => prefix(record),
-        onSettled: () => { col.text.dataset.ready = "1"; } }),
+      text: createColouredText(col.text, { prefix: (record) => prefix(record), follow: true,
+        onSettled: (record) => { col.text.dataset.ready = record.phase === "done" ? "1" : "0"; } }),
     };
   }
 
@@ -87,7 +87,7 @@ export function mountSteering() {
 
   function draw(state) {
     const view = state.steerView;
-    go.disabled = Boolean(view && view.phase === "busy") || !state.model;
+    go.disabled = Boolean(view && (view.phase === "busy" || view.phase === "streaming")) || !state.model;
     for (const col of [steeredCol, plainCol]) col.text.dataset.ready = "0";
     if (!view) {
       for (const r of Object.values(renderers)) r.text.clear();
@@ -101,14 +101,22 @@ export function mountSteering() {
     }
     if (view.phase === "failed") { status.textContent = view.message; return; }
     const { answer } = view;
+    if (answer.prime === undefined) return; // streaming, before the metadata line
+    const phase = view.phase === "done" ? "done" : "streaming";
     for (const key of ["steered", "plain"]) {
       const sampled = answer[key];
       renderers[key].setPrime(answer.prime);
-      renderers[key].text.sync(staticRecord(view.serial, sampled.chars),
-        valueColouring(view.serial, answer.state, sampled.values, state.autoContrast, key));
+      renderers[key].text.sync(staticRecord(view.serial, sampled.chars, [], phase),
+        // the phase in the key: one repaint at the end, with the whole sample's range under auto contrast
+        valueColouring(view.serial, answer.state, sampled.values, state.autoContrast, `${key}|${phase}`));
+    }
+    const at = answer.diverged_at;
+    if (phase === "streaming") {
+      status.textContent = `generating… ${fmtInt.format(answer.steered.chars.length)} / `
+        + `${fmtInt.format(view.request.length)} characters each` + (at === null ? "" : ` · parted at ${fmtInt.format(at)}`);
+      return;
     }
     const iv = view.request.interventions[0];
-    const at = answer.diverged_at;
     status.textContent = `coloured by L${answer.layer} ${answer.state} ${answer.units[0]}; ${iv.op} on that unit at `
       + "every generated character · " + (at === null ? "the two samples are the same text"
         : `they part at generated character ${fmtInt.format(at)}`);

@@ -66,9 +66,9 @@ export function valueColouring(serial, state, rows, autoContrast, which = "value
     norm: normaliser(scale.domain, range, autoContrast) };
 }
 
-/** A record render/coloured-text.js can show: the characters of an answer, all of them received. */
-export function staticRecord(serial, chars, unknown = []) {
-  return { serial, chars, unknown: new Set(unknown), received: chars.length, phase: "done", request: {} };
+/** A record render/coloured-text.js can show: the characters of an answer so far, all of them received. */
+export function staticRecord(serial, chars, unknown = [], phase = "done") {
+  return { serial, chars, unknown: new Set(unknown), received: chars.length, phase, request: {} };
 }
 
 /** Mean change of surprisal over the characters, and the character whose surprisal rose most. */
