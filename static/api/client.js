@@ -75,11 +75,6 @@ export function intervene(body, { signal } = {}) {
   return postJson("/api/interventions", body, { signal });
 }
 
-/** POST /api/interventions/sample: the same prime and seed sampled with and without interventions. */
-export function steeredSample(body, { signal } = {}) {
-  return postJson("/api/interventions/sample", body, { signal });
-}
-
 /** POST /api/models/{name}/importance: every unit of a state ranked by its ablation's effect on a target. */
 export function unitImportance(name, body, { signal } = {}) {
   return postJson(`${modelUrl(name)}/importance`, body, { signal });
@@ -109,7 +104,8 @@ export function compareModels(body, { signal } = {}) {
   return postJson("/api/compare", body, { signal });
 }
 
-/** POST /api/interventions/sample/stream: the same pair of samples, a metadata line then one line per position. */
+/** POST /api/interventions/sample/stream: the same prime and seed sampled with and without interventions, a
+ * metadata line then one line per position ({i, steered: {char, values, p}, plain: {...}}). */
 export function streamSteeredSample(body, { signal, onLines }) {
   return streamNdjson("/api/interventions/sample/stream", body, { signal, onLines });
 }
