@@ -14,6 +14,12 @@ from pydantic import ValidationError
 
 from app.settings import Settings
 
+def _yes_no(text: str) -> bool:
+    if text.lower() not in ("true", "false", "1", "0", "yes", "no"):
+        raise argparse.ArgumentTypeError(f"{text!r} is not true or false")
+    return text.lower() in ("true", "1", "yes")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="cellx", description="Serve Cell Explorer: the explorer page and its JSON API (/docs describes it).",
@@ -24,6 +30,8 @@ def build_parser() -> argparse.ArgumentParser:
         kind = str if choices else next((t for t in typing.get_args(field.annotation) if t is not type(None)),
                                         field.annotation)
         extra = {"choices": choices} if choices else {}
+        if kind is bool:  # bool("false") is True: say yes or no instead
+            kind, extra = _yes_no, {"metavar": "{true,false}"}
         default = "unset" if field.default is None else field.default
         parser.add_argument(f"--{name.replace('_', '-')}", dest=name, type=kind, default=None,
                             help=f"{field.description} (env {env}; default: {default})".replace("%", "%%"),

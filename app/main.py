@@ -17,6 +17,7 @@ from app.engine.snapshots import SnapshotCache
 from app.errors import install_error_handlers
 from app.limits import BodySizeLimitMiddleware, document_body_limit
 from app.registry import ModelRegistry
+from app.services.match import warm_up
 from app.services.batcher import Batcher
 from app.security import SecurityHeadersMiddleware
 from app.settings import PROJECT_ROOT, Settings
@@ -41,6 +42,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             exact_float32()
         logging.getLogger("cellx").info("models compute on %s", device)
         app.state.registry = await run_in_threadpool(ModelRegistry.load, settings.models_dir, device)
+        if settings.match_warm_up:
+            warm_up(list(app.state.registry.models.values()))
         yield
         await run_in_threadpool(app.state.batcher.stop)
 

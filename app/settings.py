@@ -25,6 +25,8 @@ class Settings(BaseSettings):
                                "and samples, an intervention, ...); the others wait for a free slot. Each computation "
                                "already uses torch_threads cores")
     rank_slots: int = Field(1, ge=1, description="On-the-fly rankings computed at once (each holds ~0.5 GB)")
+    match_warm_up: bool = Field(True, description="Build the select-and-match index of the first two models in the "
+                                "background at start-up, so that their first match need not wait for it")
     snapshot_cache: int = Field(8, ge=1, description="Training snapshots kept loaded at once, over all models")
     rank_wait_s: float = Field(30.0, ge=0, description="How long a ranking waits for a free slot before a 503")
     log_level: Literal["critical", "error", "warning", "info", "debug", "trace"] = Field(

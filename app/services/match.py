@@ -2,13 +2,15 @@
 and the spans of the model's held-out sample (and the text) where they are on together (app/cells/spans.py)."""
 from __future__ import annotations
 
+import logging
+import threading
 from contextlib import AbstractContextManager, nullcontext
 from functools import lru_cache
 
 import numpy as np
 
 from app.cells.hypotheses import BINARY, HYPOTHESES
-from app.cells.match import MAX_THRESHOLD, MIN_THRESHOLD, STEP, STORES, MatchStore, codes, exact_states, indexed_states
+from app.cells.match import INDEX_CACHE, MAX_THRESHOLD, MIN_THRESHOLD, STEP, STORES, MatchStore, codes, exact_states, indexed_states
 from app.cells.ranking import exact_auroc, pearson
 from app.cells.spans import Selected, Unit, match_spans, mean_signal, select_units, threshold_counts
 from app.engine.checkpoint import LoadedModel
@@ -22,6 +24,27 @@ AGREEMENT_TOP = 5
 DECIMALS = 3
 # codes are computed, not sent: a text may hold this many times the values a response may carry
 VALUES_PER_VALUE_SENT = 10
+log = logging.getLogger("cellx.match")
+
+
+def warm_up(models: list[LoadedModel]) -> threading.Thread:
+    """Builds the sample index of the first models that have match thresholds, in a background thread.
+
+    A model's first match otherwise waits for its whole sample to be read (about 35 s for austen-lstm on
+    two cores); started with the server, it is usually ready before anyone selects a span. Only as many
+    as the index cache keeps, so nothing built here is dropped again at once.
+    """
+    def build() -> None:
+        for loaded in [m for m in models if STORES.store(m) is not None][:INDEX_CACHE]:
+            try:
+                STORES.index(loaded, STORES.store(loaded))
+                log.info("select and match: %s's sample index is ready", loaded.name)
+            except (OSError, ValueError, RuntimeError) as exc:  # a request for the model will say what is wrong
+                log.error("select and match: %s's sample index was not built: %s", loaded.name, exc)
+
+    thread = threading.Thread(target=build, name="match-warm-up", daemon=True)
+    thread.start()
+    return thread
 
 
 def match_store(loaded: LoadedModel) -> MatchStore:
