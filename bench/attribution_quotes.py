@@ -99,7 +99,7 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=1)
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
-    with TestClient(create_app(Settings(models_dir=PROJECT_ROOT / "models"))) as client:
+    with TestClient(create_app(Settings(models_dir=PROJECT_ROOT / "models", match_warm_up=False))) as client:
         for model in args.models:
             text = (PROJECT_ROOT / "models" / model / "sample.txt").read_text(encoding="utf-8")
             kinds = ({"closing }": brace_pairs(text), "closing */": comment_pairs(text)} if "linux" in model

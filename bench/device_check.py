@@ -94,7 +94,7 @@ def main() -> int:
     body = {"model": "check", "text": text, "layer": 1, "state": "c", "units": None, "topk": 5}
     answers = []
     for device in ("cpu", args.device):
-        with TestClient(create_app(Settings(models_dir=out / "models", device=device))) as client:
+        with TestClient(create_app(Settings(models_dir=out / "models", device=device, match_warm_up=False))) as client:
             answers.append(client.post("/api/activations", json=body).json())
     cpu, gpu = answers
     api_diff = max(abs(x - y) for a, b in zip(cpu["values"], gpu["values"]) for x, y in zip(a, b))

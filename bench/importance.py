@@ -27,7 +27,7 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=1)
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
-    with TestClient(create_app(Settings())) as client:
+    with TestClient(create_app(Settings(match_warm_up=False))) as client:  # nothing else on the cores
         started = time.perf_counter()
         r = client.post(f"/api/models/{args.model}/importance", json={
             "target": {"regex": args.regex}, "layer": args.layer, "state": args.state, "confirm": args.confirm})
