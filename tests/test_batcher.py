@@ -65,9 +65,11 @@ def _amid_others(client, send, mine, others):
     try:
         with ThreadPoolExecutor(max_workers=len(others) + 1) as pool:
             futures = [pool.submit(send, body) for body in [mine, *others]]
-            _wait_for(lambda: sum(batcher.depth().values()) == len(futures))  # every request is in the batcher
-            waiting = sum(batcher.depth().values())
-            gate.open.set()
+            try:
+                _wait_for(lambda: sum(batcher.depth().values()) == len(futures))  # every request is in the batcher
+                waiting = sum(batcher.depth().values())
+            finally:
+                gate.open.set()  # also when the wait failed: the requests must end for the pool to close
             answers = [f.result() for f in futures]
     finally:
         batcher.compute_slot = original
@@ -151,12 +153,14 @@ def test_a_full_server_answers_503_with_retry_after_and_healthz_counts(models_di
         gate = batcher.compute_slot = _Gate()
         with ThreadPoolExecutor(max_workers=2) as pool:
             first = [pool.submit(client.post, "/api/activations", json=body) for _ in range(2)]
-            _wait_for(lambda: sum(batcher.depth().values()) == 2)
-            health = client.get("/healthz").json()
-            full = [client.post("/api/activations", json=body),
-                    client.post("/api/activations/stream", json=body),
-                    client.post("/api/sample", json={"model": "b-lstm", "length": 3})]
-            gate.open.set()
+            try:
+                _wait_for(lambda: sum(batcher.depth().values()) == 2)
+                health = client.get("/healthz").json()
+                full = [client.post("/api/activations", json=body),
+                        client.post("/api/activations/stream", json=body),
+                        client.post("/api/sample", json={"model": "b-lstm", "length": 3})]
+            finally:
+                gate.open.set()
             statuses = [f.result().status_code for f in first]
         after = client.get("/healthz").json()
     assert (health["streams"], health["queued"]) == (1, 1)

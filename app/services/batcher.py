@@ -104,7 +104,10 @@ class Stream:
 
     def put(self, item) -> None:
         self._put += 1
-        self._loop.call_soon_threadsafe(self._items.put_nowait, item)
+        try:
+            self._loop.call_soon_threadsafe(self._items.put_nowait, item)
+        except RuntimeError:  # the consumer's event loop is closed: nobody is listening any more
+            self.cancelled = True
 
     def fail(self, exc: BaseException) -> None:
         self.finished = True
@@ -184,7 +187,7 @@ class Batcher:
 
     def _ensure_thread(self) -> None:
         with self._wake:
-            if self._thread is None:
+            if self._thread is None or not self._thread.is_alive():
                 self._thread = threading.Thread(target=self._run, name="cellx-batcher", daemon=True)
                 self._thread.start()
 
