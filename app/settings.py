@@ -37,7 +37,7 @@ class Settings(BaseSettings):
                                "does not depend on the load")
     batch_chars: int = Field(128, ge=1, le=8192, description="Characters a stream reads per batched pass (generation "
                              "steps per pass for a sample): the time to a stream's next lines")
-    max_streams: int = Field(32, ge=1, description="Requests computing at once (activations, samples); more wait")
+    max_streams: int = Field(64, ge=1, description="Requests computing at once (activations, samples); more wait")
     max_queue: int = Field(64, ge=0, description="Requests waiting for a place among max_streams; beyond this "
                            "a request gets a 503 with Retry-After")
     retry_after_s: int = Field(2, ge=1, description="The Retry-After seconds of a 503 when the server is full")

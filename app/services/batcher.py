@@ -138,7 +138,7 @@ class Stream:
 
 
 class Batcher:
-    def __init__(self, batch_streams: int = 8, batch_chars: int = 128, max_streams: int = 32, max_queue: int = 64,
+    def __init__(self, batch_streams: int = 8, batch_chars: int = 128, max_streams: int = 64, max_queue: int = 64,
                  retry_after_s: int = 2, compute_slot: AbstractContextManager = nullcontext()):
         self.rows, self.steps = batch_streams, batch_chars
         self.max_streams, self.max_queue, self.retry_after_s = max_streams, max_queue, retry_after_s
@@ -202,7 +202,7 @@ class Batcher:
                     group = self._next_group()
                 if self._stopping:
                     return
-            self._pass(group)
+            self._pass(group)  # never raises: a failed pass fails its streams, and the worker goes on
 
     def _next_group(self) -> list[Stream] | None:
         """Admits waiting streams (new ones first) and takes the next batch from the round-robin (lock held)."""
