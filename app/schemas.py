@@ -176,6 +176,16 @@ class UnitScore(BaseModel):
     sign: int
 
 
+class DirectLogit(BaseModel):
+    char: str
+    logit: float = Field(description="Change of this character's logit per unit of the unit's activation")
+
+
+class DirectEffect(BaseModel):
+    raises: list[DirectLogit] = Field(description="The characters whose logits the unit raises most, largest first")
+    lowers: list[DirectLogit] = Field(description="The characters whose logits it lowers most, most negative first")
+
+
 class UnitReport(BaseModel):
     model: str
     layer: int
@@ -187,6 +197,9 @@ class UnitReport(BaseModel):
     bottom: list[Example] = Field(description="Where the unit is most negative")
     saturation: dict[str, float] | None = Field(None, description="Sigmoid gates: fraction of characters < 0.1 "
                                                 "(left) and > 0.9 (right)")
+    direct_effect: DirectEffect | None = Field(None, description="Top layer's h only (null otherwise): its direct "
+                                               "effect on the next character's logits through the output layer, "
+                                               "the column of the output weights (the unknown symbol left out)")
 
 
 class GateSaturation(BaseModel):

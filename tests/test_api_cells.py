@@ -1,6 +1,7 @@
 import pytest
 
 from app.cells.hypotheses import HYPOTHESES
+from app.engine.checkpoint import load_model_dir
 from tests.api_fixtures import SAMPLE, client, models_dir  # noqa: F401 (fixtures)
 
 
@@ -87,6 +88,18 @@ def test_top_examples_are_sorted_and_bottom_ones_are_lower(client):
 def test_unit_report_of_a_gate_includes_saturation(client):
     saturation = client.get("/api/models/tiny-gru/units/0/gates.z/2").json()["saturation"]
     assert 0 <= saturation["left"] <= 1 and 0 <= saturation["right"] <= 1
+
+
+def test_unit_report_of_top_layer_h_has_its_direct_output_effect(client, models_dir):
+    effect = client.get("/api/models/tiny-lstm/units/1/h/3").json()["direct_effect"]
+    column = load_model_dir(models_dir / "tiny-lstm").model.head.weight[1:, 3]  # known characters' logits
+    assert effect["raises"][0]["logit"] == pytest.approx(float(column.max()), abs=1e-4)
+    assert effect["lowers"][0]["logit"] == pytest.approx(float(column.min()), abs=1e-4)
+
+
+@pytest.mark.parametrize("path", ["/api/models/tiny-lstm/units/0/h/3", "/api/models/tiny-lstm/units/1/c/3"])
+def test_unit_report_has_no_direct_effect_below_the_top_layers_h(client, path):
+    assert client.get(path).json()["direct_effect"] is None
 
 
 @pytest.mark.parametrize("path, needle", [

@@ -257,6 +257,16 @@ def test_an_example_whose_scan_value_differs_says_why(server_url, watched):
     expect(other).not_to_have_class(re.compile("ur-val-differs"))
 
 
+def test_unit_panel_of_top_layer_h_lists_its_direct_output_effect(server_url, watched):
+    page = open_cells(watched, server_url, "?layer=1&state=h&unit=3")
+    panel = page.locator("#unit-panel")
+    expect(panel).to_have_attribute("data-ready", "1")
+    effect = page.request.get(f"{server_url}/api/models/{ANALYSED}/units/1/h/3").json()["direct_effect"]
+    direct = panel.locator('[data-kind="direct"]')
+    expect(direct.locator(".ur-direct-char")).to_have_count(len(effect["raises"]) + len(effect["lowers"]))
+    expect(direct.locator(".ur-direct-row").first).to_contain_text(f"{abs(effect['raises'][0]['logit']):.3f}")
+
+
 def test_unit_panel_follows_the_selection(server_url, watched):
     page = open_cells(watched, server_url, "?layer=0&state=h&unit=1")
     panel = page.locator("#unit-panel")

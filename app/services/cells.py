@@ -12,6 +12,7 @@ from app.cells.scan import scan
 from app.cells.store import CellStore
 from app.engine.capture import capture
 from app.engine.checkpoint import LoadedModel
+from app.engine.direct import direct_effect
 from app.engine.names import StateName
 from app.errors import InputError
 from app.registry import ModelRegistry
@@ -21,6 +22,7 @@ from app.services.selection import short_state_names
 CONTEXT_BEFORE, CONTEXT_AFTER = 40, 20
 WARMUP = 200  # characters read before an example's context, so its state is the sample's
 REGEX_TIMEOUT_S = 1.0
+DIRECT_CHARS = 8  # characters listed each way in a unit's direct output effect
 
 
 def find_store(registry: ModelRegistry, name: str) -> CellStore:
@@ -137,11 +139,17 @@ def unit_report(loaded: LoadedModel, store: CellStore, layer: int, state: str, u
                        "score": round(0.5 + abs(signed) if binary else abs(signed), 4), "sign": 1 if signed >= 0 else -1})
     scores.sort(key=lambda s: (s["score"] - 0.5) * 2 if s["value_type"] == BINARY else s["score"], reverse=True)
     saturation = store.tensors.get(f"{name}.saturation")
+    direct = None
+    if layer == cfg.n_layers - 1 and state == "h":  # only the top layer's h reaches the output layer directly
+        effect = direct_effect(loaded.model, loaded.vocab, unit, DIRECT_CHARS)
+        direct = {way: [{"char": ch, "logit": round(logit, 4)} for ch, logit in getattr(effect, way)]
+                  for way in ("raises", "lowers")}
     return {
         "model": loaded.name, "layer": layer, "state": state, "unit": unit, "name": name, "scores": scores,
         "top": _examples(loaded, store, name, unit, "top"), "bottom": _examples(loaded, store, name, unit, "bottom"),
         "saturation": None if saturation is None else {"left": round(float(saturation[unit, 0]), 4),
                                                        "right": round(float(saturation[unit, 1]), 4)},
+        "direct_effect": direct,
     }
 
 

@@ -1,5 +1,6 @@
 // The unit report (#unit-panel, main column): GET /api/models/{m}/units/{l}/{s}/{u} for the selected
-// unit once the selection rests: its best hypotheses, gate saturation and top / bottom examples.
+// unit once the selection rests: its best hypotheses, gate saturation, direct output effect (top
+// layer's h) and top / bottom examples.
 // Test hooks: data-ready ("1" once the report shown is the selected unit's) and data-key.
 
 import { appStore } from "../store/app.js";
@@ -12,6 +13,7 @@ import { strength } from "../lib/found-cells.js";
 import { metricLabel, pretty, selectionTitle } from "../lib/names.js";
 import { signMark, signWords } from "./cell-rows.js";
 import { exampleBlock, exampleNorm } from "./unit-examples.js";
+import { directBlock } from "./unit-direct.js";
 import { LEFT_SAT, RIGHT_SAT } from "../lib/saturation.js";
 import { cachedUnitReport, hasAnalysis, loadUnitReport, unitKey } from "./stored.js";
 
@@ -100,6 +102,7 @@ export function mountUnitReport() {
     const top = element("div", "ur-top");
     top.append(scoreList(report, described));
     if (report.saturation) top.append(saturationBar(report.saturation));
+    if (report.direct_effect) top.append(directBlock(report.direct_effect));
     const norm = exampleNorm(report, appStore.get().autoContrast);
     body.replaceChildren(top, exampleBlock(report, "Most positive", "top", report.top, norm),
       exampleBlock(report, "Most negative", "bottom", report.bottom, norm));
