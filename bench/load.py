@@ -72,8 +72,9 @@ class Server:
     def __init__(self, models_dir: Path, workers: int):
         self.port = free_port()
         self.log = tempfile.NamedTemporaryFile("w+b", prefix="cellx-load-", suffix=".log", delete=False)
-        env = {**os.environ, "CELLX_MODELS_DIR": str(models_dir.resolve()), "CELLX_HOST": HOST,
-               "CELLX_PORT": str(self.port)}
+        # no select-and-match warm-up: its background pass over the samples would share the cores with the load
+        env = {"CELLX_MATCH_WARM_UP": "false", **os.environ, "CELLX_MODELS_DIR": str(models_dir.resolve()),
+               "CELLX_HOST": HOST, "CELLX_PORT": str(self.port)}
         command = [sys.executable, "-m", "uvicorn", "app.main:app", "--host", HOST, "--port", str(self.port),
                    "--workers", str(workers), "--log-level", "warning", "--no-access-log"]
         self.process = subprocess.Popen(command, cwd=ROOT, env=env, stdin=subprocess.DEVNULL, stdout=self.log,
