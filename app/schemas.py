@@ -126,6 +126,13 @@ class HypothesisInfo(BaseModel):
     description: str
 
 
+class CellAblation(BaseModel):
+    bits: float = Field(description="Mean change in surprisal (bits) at the predictions of the characters that end "
+                        "the hypothesis (e.g. closing quotes) when the cell is mean-ablated at every position")
+    random_median: float = Field(description="The same for the median of 20 random units of the same state")
+    targets: int = Field(description="How many such predictions the measured text has")
+
+
 class CellEntry(BaseModel):
     hypothesis: str = Field(description='A built-in hypothesis id, or "regex" for a regular expression')
     layer: int
@@ -135,6 +142,8 @@ class CellEntry(BaseModel):
     score: float = Field(description="max(AUROC, 1 - AUROC), or |Pearson r|; 1 is a perfect match")
     sign: int = Field(description="+1: the unit is high where the hypothesis holds (or rises with it); -1: low")
     spearman: float | None = Field(None, description="Spearman rank correlation (numeric hypotheses)")
+    ablation: CellAblation | None = Field(None, description="Stored cells only, where measured "
+                                          "(python -m app.cells.ablation): does the cell matter?")
 
 
 class ProbeEntry(BaseModel):

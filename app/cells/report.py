@@ -2,6 +2,9 @@
 
     python -m app.cells.report [models_dir] [--markdown]
 
+After the table: the best linear probes, and (where python -m app.cells.ablation has run) each
+best cell's ablation effect on its own characters beside the median random unit.
+
 Exit status 1 if a target is missed, so it works as a check. Rebuild the analyses first
 with `python -m app.cells.build models/<name>` after retraining a model.
 """
@@ -54,6 +57,23 @@ def print_probes(summaries: dict[str, dict]) -> None:
         print(f"| {hypothesis} | " + " | ".join(cells) + " |")
 
 
+def print_ablations(summaries: dict[str, dict]) -> None:
+    """Each shown hypothesis's best cell: its mean-ablation effect on its own characters beside the
+    median random unit of the same state (python -m app.cells.ablation; absent in older analyses)."""
+    rows = [(name, hypothesis, cell) for name, summary in summaries.items()
+            for hypothesis, cell in best_cells(summary).items() if hypothesis in SHOWN and "ablation" in cell]
+    if not rows:
+        return
+    print("\nMean-ablating each hypothesis's best cell: change in surprisal (bits) at the characters that end the "
+          "hypothesis (app/cells/ablation.py), beside the median of random units of the same state:\n")
+    print("| model | hypothesis | cell | ablation (bits) | median random unit (bits) | target characters |")
+    print("| --- | --- | --- | --- | --- | --- |")
+    for name, hypothesis, cell in rows:
+        a = cell["ablation"]
+        print(f"| {name} | {hypothesis} | L{cell['layer']} {cell['state']} {cell['unit']} | {a['bits']:+.3f} | "
+              f"{a['random_median']:+.3f} | {a['targets']} |")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m app.cells.report", description=__doc__.split("\n")[0])
     parser.add_argument("models_dir", nargs="?", type=Path, default=Path("models"))
@@ -89,6 +109,7 @@ def main(argv: list[str] | None = None) -> int:
         label = "AUROC" if metric == "auroc" else r"Pearson \|r\|"  # escaped pipes keep the Markdown table intact
         print(f"| {hypothesis} | {label} | " + " | ".join(row) + " |")
     print_probes(summaries)
+    print_ablations(summaries)
     for line in missed:
         print(f"MISSED {line}", file=sys.stderr)
     return 1 if missed else 0

@@ -150,6 +150,16 @@ def exact(model: CharRNN, ids: torch.Tensor, name: StateName, units: Sequence[in
     predictions, change at the others) in bits, per unit."""
     if not units:
         return []
+    changes = ablation_changes(model, ids, name, units, means)  # (B, T - 1)
+    at_target, at_others = changes[:, target].mean(dim=1), changes[:, ~target].mean(dim=1)
+    return [(float(t - o), float(t), float(o)) for t, o in zip(at_target, at_others)]
+
+
+@torch.no_grad()
+def ablation_changes(model: CharRNN, ids: torch.Tensor, name: StateName, units: Sequence[int],
+                     means: Mapping[str, torch.Tensor]) -> torch.Tensor:
+    """(B, T - 1) float64: each unit mean-ablated at every position, one stream each, and the change
+    in surprisal (bits) of every prediction of a next character."""
     sets = [[Intervention(name.layer, name.kind, [u], "mean")] for u in units]
     changes = torch.zeros(len(units), len(ids) - 1, dtype=torch.float64)  # (B, T - 1)
     state = base_state = None
@@ -164,5 +174,4 @@ def exact(model: CharRNN, ids: torch.Tensor, name: StateName, units: Sequence[in
         base_log_p = torch.log_softmax(base.logits[0, :n].double(), dim=-1)  # (n, V)
         log_p = torch.log_softmax(changed.logits[:, :n].double(), dim=-1)  # (B, n, V)
         changes[:, start : start + n] = (base_log_p[rows, next_ids][None] - log_p[:, rows, next_ids]) / math.log(2)
-    at_target, at_others = changes[:, target].mean(dim=1), changes[:, ~target].mean(dim=1)
-    return [(float(t - o), float(t), float(o)) for t, o in zip(at_target, at_others)]
+    return changes
