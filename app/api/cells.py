@@ -58,7 +58,7 @@ def post_cells(name: str, request: RankRequest, registry: RegistryDep, settings:
 
 
 @router.get("/models/{name}/units/{layer}/{state}/{unit}", response_model=UnitReport, responses=STORED,
-            summary="One unit: its scores against every hypothesis, top examples, gate saturation")
+            summary="One unit: its hypothesis scores, top examples, gate saturation, direct output effect")
 def get_unit(name: str, layer: int, state: str, unit: int, registry: RegistryDep) -> dict:
     loaded = find_model(registry, name)
     return unit_report(loaded, find_store(registry, name), layer, state, unit)

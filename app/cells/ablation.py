@@ -70,7 +70,8 @@ def measure(model_dir: Path, chars: int = CHARS, random_units: int = RANDOM_UNIT
         raise SystemExit(f"{model_dir}: no cell analysis; build one: python -m app.cells.build {model_dir}")
     means = store.means
     if not means:
-        raise SystemExit(f"{model_dir}: the analysis has no unit means; add them: python -m app.cells.means {model_dir}")
+        raise SystemExit(f"{model_dir}: the analysis has no unit means; add them: "
+                         f"python -m app.cells.means {model_dir}")
     text = store.sample[:chars]
     ids = torch.from_numpy(loaded.vocab.encode(text).ids)
     summary = store.summary
