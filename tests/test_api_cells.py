@@ -26,6 +26,11 @@ def test_stored_ranking_entries_have_the_documented_fields(client):
     assert cell["metric"] == "pearson" and cell["sign"] in (1, -1) and "spearman" in cell
 
 
+def test_stored_ranking_of_an_analysis_without_ablation_figures_has_none(client):
+    cells = client.get("/api/models/tiny-lstm/cells").json()
+    assert cells and not any("ablation" in cell for cell in cells)
+
+
 def test_stored_ranking_limit_applies_per_hypothesis(client):
     cells = client.get("/api/models/tiny-lstm/cells", params={"limit": 2}).json()
     counts = {}
