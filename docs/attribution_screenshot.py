@@ -11,21 +11,16 @@ memory-reach box and saves the chart.
 from __future__ import annotations
 
 import argparse
-import subprocess
 import sys
-import time
 import urllib.parse
-import urllib.request
 from pathlib import Path
 
 from playwright.sync_api import expect, sync_playwright
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from docs.screenshot import EXAMPLE, free_port  # noqa: E402
+from docs.screenshot import EXAMPLE, launch, served  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-        "--disable-sync", "--no-first-run", "--disable-quic"]
 
 
 def main() -> None:
@@ -34,20 +29,10 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=ROOT / "docs" / "attribution.png")
     parser.add_argument("--chart-out", type=Path, default=ROOT / "docs" / "memory-reach.png")
     args = parser.parse_args()
-    port = free_port()
-    server = subprocess.Popen([sys.executable, "-m", "uvicorn", "app.main:app", "--host", "127.0.0.1", "--port",
-                               str(port), "--log-level", "warning"], cwd=ROOT)
-    try:
-        base = f"http://127.0.0.1:{port}"
-        for _ in range(240):
-            try:
-                urllib.request.urlopen(f"{base}/healthz", timeout=1)
-                break
-            except OSError:
-                time.sleep(0.5)
+    with served() as base:
         closing = EXAMPLE.rindex('"')
         with sync_playwright() as p:
-            browser = p.chromium.launch(executable_path="/usr/bin/chromium", headless=True, args=ARGS)
+            browser = launch(p)
             page = browser.new_page(viewport={"width": 1280, "height": 1000})
             page.goto(f"{base}/?{urllib.parse.urlencode({'model': args.model, 'text': EXAMPLE})}")
             expect(page.locator("#coloured")).to_have_attribute("data-ready", "1", timeout=120_000)
@@ -66,9 +51,6 @@ def main() -> None:
             panel.screenshot(path=str(args.out))
             browser.close()
         print(f"{args.out}, {args.chart_out}: {args.model}, the prediction of the closing quote at {closing}")
-    finally:
-        server.terminate()
-        server.wait(timeout=30)
 
 
 if __name__ == "__main__":

@@ -10,21 +10,16 @@ closing quote and saves the panel's top (the controls, the coloured copy and the
 from __future__ import annotations
 
 import argparse
-import subprocess
 import sys
-import time
 import urllib.parse
-import urllib.request
 from pathlib import Path
 
 from playwright.sync_api import expect, sync_playwright
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from docs.screenshot import EXAMPLE, free_port  # noqa: E402
+from docs.screenshot import EXAMPLE, launch, served  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-        "--disable-sync", "--no-first-run", "--disable-quic"]
 
 
 def main() -> None:
@@ -33,20 +28,10 @@ def main() -> None:
     parser.add_argument("--unit", type=int, default=378)
     parser.add_argument("--out", type=Path, default=ROOT / "docs" / "interventions.png")
     args = parser.parse_args()
-    port = free_port()
-    server = subprocess.Popen([sys.executable, "-m", "uvicorn", "app.main:app", "--host", "127.0.0.1", "--port",
-                               str(port), "--log-level", "warning"], cwd=ROOT)
-    try:
-        base = f"http://127.0.0.1:{port}"
-        for _ in range(240):
-            try:
-                urllib.request.urlopen(f"{base}/healthz", timeout=1)
-                break
-            except OSError:
-                time.sleep(0.5)
+    with served() as base:
         query = {"model": args.model, "layer": 1, "state": "c", "unit": args.unit, "text": EXAMPLE}
         with sync_playwright() as p:
-            browser = p.chromium.launch(executable_path="/usr/bin/chromium", headless=True, args=ARGS)
+            browser = launch(p)
             page = browser.new_page(viewport={"width": 1280, "height": 1000})
             page.goto(f"{base}/?{urllib.parse.urlencode(query)}")
             expect(page.locator("#coloured")).to_have_attribute("data-ready", "1", timeout=120_000)
@@ -61,9 +46,6 @@ def main() -> None:
             page.screenshot(path=str(args.out), clip={"x": box["x"], "y": box["y"], "width": box["width"],
                                                       "height": bottom["y"] + bottom["height"] - box["y"] + 8})
             browser.close()
-    finally:
-        server.terminate()
-        server.wait(timeout=10)
     print(f"wrote {args.out}")
 
 

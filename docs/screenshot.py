@@ -9,12 +9,15 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import socket
 import subprocess
 import sys
 import time
 import urllib.parse
 import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from playwright.sync_api import expect, sync_playwright
@@ -25,10 +28,40 @@ EXAMPLE = ('"I am sure," said Elizabeth, "that he will not come; and if he does,
            '"You are very good," replied Jane, "but you must not expect it."\n')
 
 
+BROWSER_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+                "--disable-sync", "--no-first-run", "--disable-quic"]
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+@contextmanager
+def served() -> Iterator[str]:
+    """Serves models/ on a free 127.0.0.1 port (no match warm-up) until the block ends; yields the base URL."""
+    port = free_port()
+    server = subprocess.Popen([sys.executable, "-m", "uvicorn", "app.main:app", "--host", "127.0.0.1", "--port",
+                               str(port), "--log-level", "warning"], cwd=ROOT,
+                              env={**os.environ, "CELLX_MATCH_WARM_UP": "false"})
+    try:
+        base = f"http://127.0.0.1:{port}"
+        for _ in range(240):
+            try:
+                urllib.request.urlopen(f"{base}/healthz", timeout=1)
+                break
+            except OSError:
+                time.sleep(0.5)
+        yield base
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+
+
+def launch(playwright):
+    """Debian's Chromium, headless: never a downloaded browser."""
+    return playwright.chromium.launch(executable_path="/usr/bin/chromium", headless=True, args=BROWSER_ARGS)
 
 
 def main() -> None:
@@ -39,23 +72,11 @@ def main() -> None:
     args = parser.parse_args()
     cells = json.loads((ROOT / "models" / args.model / "cells.json").read_text())["cells"]
     best = next(c for c in cells if c["hypothesis"] == args.hypothesis)
-    port = free_port()
-    server = subprocess.Popen([sys.executable, "-m", "uvicorn", "app.main:app", "--host", "127.0.0.1", "--port",
-                               str(port), "--log-level", "warning"], cwd=ROOT)
-    try:
-        base = f"http://127.0.0.1:{port}"
-        for _ in range(240):
-            try:
-                urllib.request.urlopen(f"{base}/healthz", timeout=1)
-                break
-            except OSError:
-                time.sleep(0.5)
+    with served() as base:
         query = urllib.parse.urlencode({"model": args.model, "layer": best["layer"], "state": best["state"],
                                         "unit": best["unit"], "text": EXAMPLE})
         with sync_playwright() as p:
-            browser = p.chromium.launch(executable_path="/usr/bin/chromium", headless=True, args=[
-                "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-                "--disable-sync", "--no-first-run", "--disable-quic"])
+            browser = launch(p)
             page = browser.new_page(viewport={"width": 1280, "height": 800})
             page.goto(f"{base}/?{query}")
             expect(page.locator("#coloured")).to_have_attribute("data-ready", "1", timeout=120_000)
@@ -64,9 +85,6 @@ def main() -> None:
             browser.close()
         print(f"{args.out}: {args.model} layer {best['layer']} {best['state']} unit {best['unit']} "
               f"({best['metric']} {best['score']:.3f} for {args.hypothesis})")
-    finally:
-        server.terminate()
-        server.wait(timeout=30)
 
 
 if __name__ == "__main__":
