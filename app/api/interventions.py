@@ -33,16 +33,22 @@ STEERING_ERRORS = errors(400, 404, (413, "More values (characters x units x 2 sa
                          (503, "The requested snapshot's weights cannot be read"))
 
 
+def _resolved(request, registry, cache):
+    """The model (at the request's snapshot), the selection, the interventions and the final model's stored
+    analysis (its unit means), shared by the three routes."""
+    loaded = find_model(registry, request.model)
+    selection = resolve_selection(loaded, request)
+    items = [engine.Intervention(**item.model_dump()) for item in request.interventions]
+    store = registry.cells.get(loaded.name)
+    return model_at(loaded, request.snapshot, cache), selection, items, store
+
+
 @router.post("", response_model=InterventionsResponse, response_model_exclude_none=True, responses=ERRORS,
              summary="Ablate, clamp or steer units inside the recurrence: per character, the surprisal, the "
                      "predictions and the selected values with and without")
 async def interventions(request: InterventionsRequest, registry: RegistryDep, settings: SettingsDep,
                         compute_slot: ComputeSlotDep, cache: SnapshotCacheDep) -> dict:
-    loaded = find_model(registry, request.model)
-    selection = resolve_selection(loaded, request)
-    items = [engine.Intervention(**item.model_dump()) for item in request.interventions]
-    store = registry.cells.get(loaded.name)
-    loaded = model_at(loaded, request.snapshot, cache)
+    loaded, selection, items, store = _resolved(request, registry, cache)
     means = check_interventions(loaded, store, request.text, items, selection, settings, request.snapshot)
     # torch work runs in a worker thread so the event loop keeps serving other requests
     return await run_in_threadpool(compare, loaded, request.text, items, selection, request.topk, means,
@@ -53,11 +59,7 @@ async def interventions(request: InterventionsRequest, registry: RegistryDep, se
              summary="Steering: the same prime and seed sampled with and without interventions, side by side")
 async def steered_sample(request: SteeringRequest, registry: RegistryDep, settings: SettingsDep,
                          compute_slot: ComputeSlotDep, cache: SnapshotCacheDep) -> dict:
-    loaded = find_model(registry, request.model)
-    selection = resolve_selection(loaded, request)
-    items = [engine.Intervention(**item.model_dump()) for item in request.interventions]
-    store = registry.cells.get(loaded.name)
-    loaded = model_at(loaded, request.snapshot, cache)
+    loaded, selection, items, store = _resolved(request, registry, cache)
     means = check_steering(loaded, store, request, items, selection, settings)
     return await run_in_threadpool(steer, loaded, request, items, selection, means, compute_slot)
 
@@ -69,11 +71,7 @@ async def steered_sample(request: SteeringRequest, registry: RegistryDep, settin
              summary="The same two samples streamed as NDJSON, a pair of characters per line")
 def steered_sample_stream(request: SteeringRequest, registry: RegistryDep, settings: SettingsDep,
                           compute_slot: ComputeSlotDep, cache: SnapshotCacheDep) -> StreamingResponse:
-    loaded = find_model(registry, request.model)
-    selection = resolve_selection(loaded, request)
-    items = [engine.Intervention(**item.model_dump()) for item in request.interventions]
-    store = registry.cells.get(loaded.name)
-    loaded = model_at(loaded, request.snapshot, cache)
+    loaded, selection, items, store = _resolved(request, registry, cache)
     means = check_steering(loaded, store, request, items, selection, settings)  # every refusal before the first line
     lines = steer_lines(loaded, request, items, selection, means, compute_slot)
     return StreamingResponse(lines, media_type="application/x-ndjson")  # a sync iterator runs in a worker thread

@@ -35,6 +35,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from app.cells.commands import add_threads_option, use_threads
 from app.cells.hypotheses import BINARY, HYPOTHESES
 from app.cells.store import CELLS_FILE, load_store
 from app.engine.checkpoint import load_model_dir
@@ -111,10 +112,9 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m app.cells.ablation", description=__doc__.split("\n")[0])
     parser.add_argument("model_dirs", nargs="+", type=Path)
     parser.add_argument("--chars", type=int, default=CHARS, help="characters of the sample read")
-    parser.add_argument("--threads", type=int, default=None, help="torch threads (1 is fastest on a busy machine)")
+    add_threads_option(parser)
     args = parser.parse_args(argv)
-    if args.threads:
-        torch.set_num_threads(args.threads)
+    use_threads(args.threads)
     for model_dir in args.model_dirs:
         started = time.perf_counter()
         summary = measure(model_dir, chars=args.chars)

@@ -17,6 +17,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from app.cells.commands import add_threads_option, use_threads
 from app.cells.hypotheses import (CODE, HYPOTHESES, HypothesisValues, bracket_depth, c_lexical_state, code_points,
                                   paren_depth)
 from app.cells.means import unit_means
@@ -151,14 +152,13 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--corpus-root", type=Path, default=Path("."), help="where relative corpus paths start")
     parser.add_argument("--sample-chars", type=int, default=100_000)
     parser.add_argument("--resample", action="store_true", help="rebuild sample.txt from the corpus")
-    parser.add_argument("--threads", type=int, default=None, help="torch threads (1 is fastest on a busy machine)")
+    add_threads_option(parser)
     parser.add_argument("--matmul", choices=["float32", "bfloat16", "auto"], default="auto",
                         help="dtype of the scan's matrix products: float32 (exact), bfloat16 (2-2.5x faster with "
                              "AVX-512 BF16 or AMX, emulated and slower elsewhere), auto (bfloat16 where native)")
     args = parser.parse_args(argv)
     matmul_dtype = None if args.matmul == "auto" else getattr(torch, args.matmul)
-    if args.threads:
-        torch.set_num_threads(args.threads)
+    use_threads(args.threads)
     for model_dir in args.model_dirs:
         summary = build(model_dir, args.corpus_root, args.sample_chars, args.resample, matmul_dtype=matmul_dtype)
         timing = summary["timing_s"]

@@ -36,6 +36,7 @@ import torch
 from safetensors import safe_open
 from safetensors.torch import load_file
 
+from app.cells.commands import add_threads_option, use_threads
 from app.cells.store import SAMPLE_FILE
 from app.engine.capture import capture
 from app.engine.checkpoint import LoadedModel, load_model_dir, save_tensors
@@ -199,10 +200,9 @@ def build_match(model_dir: Path) -> dict:
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m app.cells.match", description=__doc__.split("\n")[0])
     parser.add_argument("model_dirs", nargs="+", type=Path)
-    parser.add_argument("--threads", type=int, default=None, help="torch threads (1 is fastest on a busy machine)")
+    add_threads_option(parser)
     args = parser.parse_args(argv)
-    if args.threads:
-        torch.set_num_threads(args.threads)
+    use_threads(args.threads)
     for model_dir in args.model_dirs:
         done = build_match(model_dir)
         print(f"{done['model']}: {MATCH_FILE} for {', '.join(done['states'])} over {done['chars']:,} characters "

@@ -25,6 +25,7 @@ import torch
 from safetensors import safe_open
 from safetensors.torch import load_file
 
+from app.cells.commands import add_threads_option, use_threads
 from app.cells.store import MEAN_SUFFIX, UNITS_FILE, load_store
 from app.engine.capture import capture
 from app.engine.checkpoint import load_model_dir, save_tensors
@@ -79,10 +80,9 @@ def add_means(model_dir: Path) -> dict[str, torch.Tensor]:
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m app.cells.means", description=__doc__.split("\n")[0])
     parser.add_argument("model_dirs", nargs="+", type=Path)
-    parser.add_argument("--threads", type=int, default=None, help="torch threads (1 is fastest on a busy machine)")
+    add_threads_option(parser)
     args = parser.parse_args(argv)
-    if args.threads:
-        torch.set_num_threads(args.threads)
+    use_threads(args.threads)
     for model_dir in args.model_dirs:
         means = add_means(model_dir)
         print(f"{model_dir}: S.mean for {len(means)} states added to {UNITS_FILE}; other tensors unchanged")

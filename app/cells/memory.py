@@ -32,6 +32,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from app.cells.commands import add_threads_option, use_threads
 from app.cells.store import SAMPLE_FILE
 from app.engine.capture import capture
 from app.engine.checkpoint import load_model_dir
@@ -200,10 +201,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--gradient-positions", type=int, default=128, help="random predictions for the gradient "
                         "curves (default 128)")
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--threads", type=int, default=None, help="torch threads (1 is fastest on a busy machine)")
+    add_threads_option(parser)
     args = parser.parse_args(argv)
-    if args.threads:
-        torch.set_num_threads(args.threads)
+    use_threads(args.threads)
     for model_dir in args.model_dirs:
         stored = build_memory(model_dir, args.window, args.positions, args.gradient_positions, args.seed)
         occ = stored["occlusion"]["median"]

@@ -28,6 +28,7 @@ from pathlib import Path
 
 import torch
 
+from app.cells.commands import add_threads_option, use_threads
 from app.cells.build import hypotheses_for
 from app.cells.ranking import exact_score, rank_units
 from app.cells.scan import scan
@@ -113,12 +114,11 @@ def load_timeline(model_dir: Path) -> dict | None:
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m app.cells.timeline", description=__doc__.split("\n")[0])
     parser.add_argument("model_dirs", nargs="+", type=Path)
-    parser.add_argument("--threads", type=int, default=None, help="torch threads (1 is fastest on a busy machine)")
+    add_threads_option(parser)
     parser.add_argument("--matmul", choices=["float32", "bfloat16", "auto"], default="auto",
                         help="dtype of the scan's matrix products, as for python -m app.cells.build")
     args = parser.parse_args(argv)
-    if args.threads:
-        torch.set_num_threads(args.threads)
+    use_threads(args.threads)
     matmul_dtype = None if args.matmul == "auto" else getattr(torch, args.matmul)
     for model_dir in args.model_dirs:
         timeline = build_timeline(model_dir, matmul_dtype)
