@@ -32,7 +32,8 @@ def build_parser() -> argparse.ArgumentParser:
         extra = {"choices": choices} if choices else {}
         if kind is bool:  # bool("false") is True: say yes or no instead
             kind, extra = _yes_no, {"metavar": "{true,false}"}
-        default = "unset" if field.default is None else field.default
+        default = field.get_default(call_default_factory=True)  # compute_slots: this machine's core count
+        default = "unset" if default is None else default
         parser.add_argument(f"--{name.replace('_', '-')}", dest=name, type=kind, default=None,
                             help=f"{field.description} (env {env}; default: {default})".replace("%", "%%"),
                             **extra)

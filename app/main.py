@@ -35,17 +35,20 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def lifespan(app: FastAPI):
         # uvicorn's trace is finer than Python logging's finest level
         logging.getLogger("cellx").setLevel("DEBUG" if settings.log_level == "trace" else settings.log_level.upper())
-        if settings.torch_threads:
-            torch.set_num_threads(settings.torch_threads)
-        device = resolve_device(settings.device)  # ValueError: cuda asked for without a GPU, and the server stops
-        if device.type == "cuda":
-            exact_float32()
-        logging.getLogger("cellx").info("models compute on %s", device)
-        app.state.registry = await run_in_threadpool(ModelRegistry.load, settings.models_dir, device)
-        if settings.match_warm_up:
-            warm_up(list(app.state.registry.models.values()))
-        yield
-        await run_in_threadpool(app.state.batcher.stop)
+        threads_before = torch.get_num_threads()
+        torch.set_num_threads(settings.torch_threads)  # before any model work, so that every thread starts with it
+        try:
+            device = resolve_device(settings.device)  # ValueError: cuda asked for without a GPU: the server stops
+            if device.type == "cuda":
+                exact_float32()
+            logging.getLogger("cellx").info("models compute on %s", device)
+            app.state.registry = await run_in_threadpool(ModelRegistry.load, settings.models_dir, device)
+            if settings.match_warm_up:
+                warm_up(list(app.state.registry.models.values()))
+            yield
+            await run_in_threadpool(app.state.batcher.stop)
+        finally:
+            torch.set_num_threads(threads_before)  # the process's torch as it was (an app made in a notebook, a test)
 
     # /docs is served by app.api.docs from local assets; ReDoc would need a CDN, so it is off
     app = FastAPI(title="Cell Explorer", version="0.1.0", description=DESCRIPTION, lifespan=lifespan,
@@ -54,7 +57,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.compute_slots = threading.BoundedSemaphore(settings.compute_slots)  # why: app/api/deps.py
     app.state.rank_slots = threading.BoundedSemaphore(settings.rank_slots)
     app.state.batcher = Batcher(settings.batch_streams, settings.batch_chars, settings.max_streams, settings.max_queue,
-                                settings.retry_after_s, app.state.compute_slots)
+                                settings.retry_after_s, app.state.compute_slots, workers=settings.compute_slots)
     app.state.snapshot_cache = SnapshotCache(settings.snapshot_cache)
     app.state.registry = ModelRegistry()  # replaced in the lifespan
     app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes)

@@ -1,6 +1,7 @@
 """The app's settings, read from CELLX_* environment variables (or a .env file)."""
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Literal
 
@@ -21,9 +22,10 @@ class Settings(BaseSettings):
                                 "character text is at most 1.2 MB of JSON)")
     max_values: int = Field(5_000_000, ge=1, description="Most activation values (characters x units) in one response")
     max_rank_chars: int = Field(50_000, ge=1, description="Longest text ranked on the fly (POST .../cells)")
-    compute_slots: int = Field(1, ge=1, description="Model computations that run at once (a batched pass of activations "
-                               "and samples, an intervention, ...); the others wait for a free slot. Each computation "
-                               "already uses torch_threads cores")
+    compute_slots: int = Field(default_factory=lambda: os.cpu_count() or 1, ge=1, description="Model computations "
+                               "that run at once (a batched pass of activations and samples, an intervention, ...), "
+                               "each on torch_threads cores; the others wait for a free slot. The batcher runs one "
+                               "worker per slot. Default: one per core")
     rank_slots: int = Field(1, ge=1, description="On-the-fly rankings computed at once (each holds ~0.5 GB)")
     match_warm_up: bool = Field(True, description="Build the select-and-match index of the first two models in the "
                                 "background at start-up, so that their first match need not wait for it")
@@ -31,10 +33,12 @@ class Settings(BaseSettings):
     rank_wait_s: float = Field(30.0, ge=0, description="How long a ranking waits for a free slot before a 503")
     log_level: Literal["critical", "error", "warning", "info", "debug", "trace"] = Field(
         "info", description="How much the server logs (uvicorn's levels)")
-    torch_threads: int | None = Field(None, ge=1, description="torch intra-op threads (unset: torch's own choice)")
-    batch_streams: int = Field(8, ge=1, le=256, description="Rows of every batched pass (app/services/batcher.py): "
-                               "requests computed together. Every pass has this shape, padded, so that an answer "
-                               "does not depend on the load")
+    torch_threads: int = Field(1, ge=1, description="torch intra-op threads of each computation. 1 (default): "
+                               "computations run side by side, one per core (compute_slots); more threads per "
+                               "computation make each of them slower here (app/services/batcher.py says why)")
+    batch_streams: int = Field(8, ge=1, le=256, description="Most rows of a batched pass (app/services/batcher.py): "
+                               "requests computed together. A pass is padded to 2, 4, 8, ... up to this, to the sizes "
+                               "the batcher checked give the same bits, so that an answer does not depend on the load")
     batch_chars: int = Field(128, ge=1, le=8192, description="Characters a stream reads per batched pass (generation "
                              "steps per pass for a sample): the time to a stream's next lines")
     max_streams: int = Field(64, ge=1, description="Requests computing at once (activations, samples); more wait")

@@ -182,3 +182,77 @@ def test_streamed_lines_equal_the_json_answer(client):
     assert [line["values"] for line in lines[1:]] == whole["values"]
     assert [line["top"] for line in lines[1:]] == whole["predictions"]
     assert [line["bits"] for line in lines[1:]] == whole["bits"] and whole["bits"][-1] is None
+
+
+def test_batch_shapes_are_powers_of_two_up_to_the_limit():
+    from app.engine.streams import batch_shapes, fitting_shape
+
+    assert batch_shapes(1) == (1,) and batch_shapes(8) == (2, 4, 8) and batch_shapes(12) == (2, 4, 8, 12)
+    assert [fitting_shape(n, (4, 8, 12)) for n in (1, 4, 5, 9)] == [4, 4, 8, 12]
+
+
+def test_agreeing_shapes_give_each_row_the_bits_of_the_largest(models_dir):
+    from app.engine.checkpoint import load_model_dir
+    from app.engine.streams import agreeing_shapes
+
+    model = load_model_dir(models_dir / "b-lstm").model
+    shapes = agreeing_shapes(model, (2, 4, 8), 5)
+    assert shapes[-1] == 8 and set(shapes) <= {2, 4, 8}
+    ids = torch.randint(1, model.config.vocab_size, (8, 5), generator=torch.Generator().manual_seed(1))
+    want = [Want("layers.1.c", (0, 4))] * 8
+    full, _ = read_rows(model, ids, stack_states(model, [None] * 8), want)
+    small, _ = read_rows(model, ids[: shapes[0]], stack_states(model, [None] * shapes[0]), want[: shapes[0]])
+    assert all(torch.equal(small[r].values, full[r].values) and torch.equal(small[r].logits, full[r].logits)
+               for r in range(shapes[0]))
+
+
+def _pass_sizes(client, monkeypatch, body):
+    import app.services.batcher as batcher_module
+
+    sizes, original = [], batcher_module.read_rows
+    monkeypatch.setattr(batcher_module, "read_rows", lambda model, ids, *rest: sizes.append(ids.shape[0])
+                        or original(model, ids, *rest))
+    assert client.post("/api/activations", json=body).status_code == 200
+    return sizes
+
+
+def test_a_lone_request_runs_in_the_smallest_agreeing_shape(client, monkeypatch):
+    batcher = client.app.state.batcher
+    sizes = _pass_sizes(client, monkeypatch, {"model": "b-lstm", "text": random_text(100, seed=4)})
+    model = client.app.state.registry.models["b-lstm"].model
+    assert sizes and set(sizes) == {batcher._agreeing[model][32][0]} and max(sizes) < batcher.rows
+
+
+def test_where_no_smaller_shape_agrees_every_pass_takes_all_rows(models_dir, monkeypatch):
+    import app.services.batcher as batcher_module
+
+    monkeypatch.setattr(batcher_module, "agreeing_shapes", lambda model, shapes, length: (max(shapes),))
+    with TestClient(create_app(Settings(models_dir=models_dir, batch_chars=32, batch_streams=4))) as client:
+        sizes = _pass_sizes(client, monkeypatch, {"model": "b-gru", "text": random_text(100, seed=5)})
+    assert sizes and set(sizes) == {4}
+
+
+def test_two_workers_never_run_one_stream_in_two_passes_at_once(models_dir, monkeypatch):
+    import app.services.batcher as batcher_module
+
+    running, overlaps, lock, original = set(), [], threading.Lock(), batcher_module.Batcher._pass
+
+    def watched(self, group):
+        with lock:
+            overlaps.extend(id(s) for s in group if id(s) in running)
+            running.update(id(s) for s in group)
+        try:
+            original(self, group)
+        finally:
+            with lock:
+                running.difference_update(id(s) for s in group)
+
+    monkeypatch.setattr(batcher_module.Batcher, "_pass", watched)
+    settings = Settings(models_dir=models_dir, batch_chars=16, batch_streams=2, compute_slots=2)
+    with TestClient(create_app(settings)) as client:
+        assert client.app.state.batcher.workers == 2
+        alone = client.post("/api/activations", json=BODY).content
+        with ThreadPoolExecutor(max_workers=6) as pool:
+            answers = list(pool.map(lambda body: client.post("/api/activations", json=body).content,
+                                    [BODY, *OTHERS[:5]]))
+    assert overlaps == [] and answers[0] == alone

@@ -1,9 +1,9 @@
 """What the routers take from the running app: the registry, the settings, the batcher, and the compute and
 rank slots.
 
-Compute slots: each torch call already spreads over the cores (torch_threads), so two requests
-computing at once only split the same cores and thrash their caches; twenty at once oversubscribe
-them twenty-fold. Model work therefore takes turns at a slot: each batched pass of the batcher
+Compute slots: one per core by default, each computation on one core (torch_threads 1), so
+computations run side by side instead of twenty at once oversubscribing the cores twenty-fold.
+Model work therefore takes turns at the slots: each batched pass of the batcher's workers
 (activations and samples of every request at once, app/services/batcher.py) and each chunk of
 the other computations (interventions, ...).
 

@@ -9,9 +9,12 @@ own units.
 
 Exactness: a row's numbers depend on its own ids and state and on the batch's shape, never on
 the other rows. The kernels give each row the same bits whatever the other rows hold and
-wherever the row sits, but not whatever the batch size (a (1, H) product takes another path
-than an (8, H) one), so callers keep the shape fixed: always `rows` rows of `steps` steps,
-idle rows padded with the unknown symbol, which is no input at all.
+wherever the row sits, but not whatever the batch size: a (1, H) product takes another path
+than a (G, H) one. With the shipped torch on x86 every size from 2 up gives the same bits (from 4 up for a pass of
+one step), so
+callers pad a pass to one of batch_shapes() (a lone row gets one idle row beside it) and check
+once per model and pass length with agreeing_shapes() which of these sizes give the bits of the
+largest on this machine, and pad to the smallest of those that fits. Idle rows read the unknown symbol, which is no input at all.
 """
 from __future__ import annotations
 
@@ -20,7 +23,7 @@ from dataclasses import dataclass
 
 import torch
 
-from app.engine.capture import _derived_states  # the recompute of c and the gates, shared with capture()
+from app.engine.capture import _derived_states, linear_recurrence  # capture()'s recompute of c and the gates
 from app.engine.model import CharRNN, State
 from app.engine.names import StateName
 from app.engine.vocab import UNKNOWN_INDEX
@@ -37,6 +40,52 @@ class Want:
 class RowResult:
     values: torch.Tensor | None  # (T, U) the wanted state, on the model's device
     logits: torch.Tensor  # (T, V) next-character logits
+
+
+def batch_shapes(rows: int) -> tuple[int, ...]:
+    """The batch sizes a pass may take, smallest first: 2, 4, 8, ... below `rows`, then `rows` (1 when rows is 1).
+
+    Powers of two bound the padding (at most half a pass is idle) and keep agreeing_shapes() cheap.
+    """
+    if rows == 1:
+        return (1,)
+    shapes, size = [], 2
+    while size < rows:
+        shapes.append(size)
+        size *= 2
+    return (*shapes, rows)
+
+
+def fitting_shape(n: int, shapes: Sequence[int]) -> int:
+    """The smallest of `shapes` that holds n rows."""
+    return next(size for size in shapes if size >= n)
+
+
+@torch.no_grad()
+def agreeing_shapes(model: CharRNN, shapes: Sequence[int], length: int, seed: int = 0) -> tuple[int, ...]:
+    """The largest of `shapes` and every smaller one down to the first whose rows get other bits than at the
+    largest (state, logits, final state), for passes of `length` steps: random ids from a random state.
+
+    With the shipped torch on x86, (1, H) and, for one-step passes, (2, H) and (3, H) products take
+    other kernel paths than larger ones; every size above agrees.
+    """
+    generator = torch.Generator().manual_seed(seed)
+    device, config, largest = model_device(model), model.config, max(shapes)
+    wants = [Want(f"layers.{config.n_layers - 1}.h")] * largest
+    names = [name for layer in range(config.n_layers) for name in config.recurrent_state_names(layer)]
+    ids = torch.randint(1, config.vocab_size, (largest, length), generator=generator).to(device)  # (G, T)
+    state = {name: (0.5 * torch.randn(largest, config.hidden_size, generator=generator)).to(device)
+             for name in names}  # (G, H): a zero state would leave the first step's recurrent product untested
+    full, full_final = read_rows(model, ids, state, wants)
+    agreeing = [largest]
+    for size in sorted(shapes, reverse=True)[1:]:
+        part, part_final = read_rows(model, ids[:size], {k: v[:size] for k, v in state.items()}, wants[:size])
+        same = all(torch.equal(part[row].values, full[row].values) and torch.equal(part[row].logits, full[row].logits)
+                   for row in range(size)) and all(torch.equal(part_final[k], full_final[k][:size]) for k in names)
+        if not same:
+            break
+        agreeing.append(size)
+    return tuple(sorted(agreeing))
 
 
 def model_device(model: CharRNN) -> torch.device:
@@ -87,6 +136,7 @@ def read_rows(model: CharRNN, ids: torch.Tensor, state: State, wants: Sequence[W
     for layer, module in enumerate(model.layers):
         init = model.layer_state_in(layer, state, G, x)
         out, last = module(x, init)  # (G, T, H)
+        cells: list[tuple[int, torch.Tensor, torch.Tensor, torch.Tensor]] = []  # rows wanting c: row, f, i*g, c0
         for row, name in enumerate(parsed):
             if name is None or name.layer != layer:
                 continue
@@ -98,9 +148,20 @@ def read_rows(model: CharRNN, ids: torch.Tensor, state: State, wants: Sequence[W
                 continue
             one_row = slice(row, row + 1)
             row_init = tuple(part[:, one_row] for part in init) if arch == "lstm" else init[:, one_row]
+            kinds = ["gates.i", "gates.f", "gates.g"] if name.kind == "c" else [name.kind]
             derived = _derived_states(arch, module, x[one_row], ids[one_row], layer == 0 and model.embedding is None,
-                                      out[one_row], row_init, [name.kind], index)
-            picked[row] = derived[name.kind][0]  # (T, U)
+                                      out[one_row], row_init, kinds, index)
+            if name.kind == "c":  # capture()'s c = the recurrence c_t = f_t c_{t-1} + i_t g_t, as below
+                cells.append((row, derived["gates.f"][0], derived["gates.i"][0] * derived["gates.g"][0],
+                              row_init[1][0, 0, index]))
+            else:
+                picked[row] = derived[name.kind][0]  # (T, U)
+        if cells:  # one recurrence for every row's units side by side: elementwise, so each column's bits are its own
+            c = linear_recurrence(torch.cat([f for _, f, _, _ in cells], dim=-1)[None],
+                                  torch.cat([ig for _, _, ig, _ in cells], dim=-1)[None],
+                                  torch.cat([c0 for _, _, _, c0 in cells])[None])[0]  # (T, sum of U)
+            for (row, f, _, _), part in zip(cells, c.split([f.shape[-1] for _, f, _, _ in cells], dim=-1)):
+                picked[row] = part  # (T, U)
         final.update(model.layer_state_out(layer, last))
         x = out
     logits = model.head(x)  # (G, T, V)

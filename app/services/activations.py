@@ -1,13 +1,13 @@
 """Activations of a text, read by the batcher in chunks so that long texts can stream.
 
 The text is one stream of the batcher (batcher.py): its chunk boundaries depend on its length
-only and every pass has the same shape, so the same request gives the same numbers alone or
+only and every pass has a checked shape, so the same request gives the same numbers alone or
 beside others, and the streaming and the plain endpoint consume the same chunks.
 
-Encoding: a 2,000-character answer with top-5 predictions is ~280 kB of JSON, and Python's json
-plus FastAPI's response validation cost about as much as the batched model work for it, so the
-answers are written with orjson (the documented schema unchanged: the same keys, None fields left
-out). The rounding and the top-k run in a worker thread per chunk, off the event loop.
+Answer side: the plain endpoint keeps each chunk's raw rows and makes the answer once, at the
+end, in one worker thread (softmax, bits, top k and orjson together); the stream does the same
+per chunk. The top k is written as JSON by predictions.py, the rest with orjson: the documented
+schema unchanged (the same keys, None fields left out).
 """
 from __future__ import annotations
 
@@ -22,9 +22,10 @@ from fastapi.concurrency import run_in_threadpool
 
 from app.engine.checkpoint import LoadedModel
 from app.engine.streams import RowResult, Want
-from app.engine.vocab import UNKNOWN_INDEX, Encoded
+from app.engine.vocab import Encoded
 from app.errors import InputError
 from app.services.batcher import FIRST_CHARS, Batcher, Stream
+from app.services.predictions import DECIMALS, next_bits, probabilities, top_dicts, top_json, top_k
 from app.services.selection import ResolvedSelection
 from app.settings import Settings
 
@@ -32,14 +33,13 @@ log = logging.getLogger("cellx.activations")
 
 FIRST_CHUNK = 256  # chunk_bounds: the chunks interventions.py reads a text in
 MAX_CHUNK = 8192
-DECIMALS = 4
 
 
 @dataclass
 class Chunk:
     start: int
     values: np.ndarray  # (n, U) float64, rounded
-    top: list[list[dict]] | None
+    top: tuple[np.ndarray, np.ndarray] | None  # ids, p (n, k)
     bits: np.ndarray | None  # (n,) float64, rounded; NaN after the last character (JSON null)
 
 
@@ -59,12 +59,8 @@ def check_size(text: str, n_units: int, settings: Settings) -> None:
 
 
 def _top_predictions(probs: torch.Tensor, loaded: LoadedModel, k: int) -> list[list[dict]]:
-    candidates = probs.clone()
-    candidates[:, UNKNOWN_INDEX] = -1.0  # the unknown symbol is never offered as a prediction
-    p, idx = torch.topk(candidates, min(k, probs.shape[-1] - 1), dim=-1)  # (n, k); a tiny vocabulary has fewer
-    decode = loaded.vocab.decode_id
-    return [[{"char": decode(i), "p": round(v, DECIMALS)} for v, i in zip(row_p, row_i)]
-            for row_p, row_i in zip(p.tolist(), idx.tolist())]
+    """The top k of (n, V) probabilities as dicts (interventions' answers)."""
+    return top_dicts(probs.cpu().numpy(), loaded.vocab, k)
 
 
 class TextStream(Stream):
@@ -82,8 +78,8 @@ class TextStream(Stream):
 
     def read_done(self, result: RowResult | None, length: int) -> None:
         start, self.position = self.position, self.position + length
-        logits = result.logits[:length].cpu() if self.need_logits else None  # (n, V)
-        self.put((start, result.values[:length].cpu(), logits))  # (n, U)
+        logits = result.logits[:length].cpu().numpy() if self.need_logits else None  # (n, V)
+        self.put((start, result.values[:length].cpu().numpy(), logits))  # (n, U)
         if self.position >= len(self.ids):
             self.finish()
 
@@ -96,48 +92,52 @@ def open_stream(batcher: Batcher, loaded: LoadedModel, encoded: Encoded, sel: Re
     return batcher.submit(TextStream(loaded, ids, sel, topk > 0 or with_bits))
 
 
-def _chunk(loaded: LoadedModel, ids: np.ndarray, start: int, values: torch.Tensor, logits: torch.Tensor | None,
-           topk: int, with_bits: bool) -> Chunk:
-    rounded = np.round(values.numpy().astype(np.float64), DECIMALS)  # (n, U)
+def _chunk(ids: np.ndarray, start: int, values: np.ndarray, logits: np.ndarray | None, topk: int,
+           with_bits: bool) -> Chunk:
+    rounded = np.round(values.astype(np.float64), DECIMALS)  # (n, U)
     top = bits = None
     if logits is not None:
-        probs = torch.softmax(logits.double(), dim=-1)  # (n, V)
+        probs = probabilities(logits)  # (n, V)
         if topk:
-            top = _top_predictions(probs, loaded, topk)
+            top = top_k(probs, topk)
         if with_bits:
-            end = start + len(values)
-            next_ids = torch.from_numpy(ids[start + 1 : end + 1])
-            p_next = torch.full((end - start,), float("nan"), dtype=torch.float64)
-            p_next[: len(next_ids)] = probs[torch.arange(len(next_ids)), next_ids]
-            bits = np.round(-np.log2(p_next.numpy()), DECIMALS)
+            bits = next_bits(probs, ids[start + 1 : start + len(values) + 1])
     return Chunk(start=start, values=rounded, top=top, bits=bits)
 
 
-async def activation_chunks(stream: TextStream, loaded: LoadedModel, encoded: Encoded, topk: int,
-                            with_bits: bool) -> AsyncIterator[Chunk]:
+async def activation_chunks(stream: TextStream, encoded: Encoded, topk: int, with_bits: bool,
+                            ) -> AsyncIterator[Chunk]:
     async for start, values, logits in stream.items():
-        yield await run_in_threadpool(_chunk, loaded, encoded.ids, start, values, logits, topk, with_bits)
+        yield await run_in_threadpool(_chunk, encoded.ids, start, values, logits, topk, with_bits)
+
+
+def _answer(loaded: LoadedModel, text: str, encoded: Encoded, sel: ResolvedSelection, topk: int, with_bits: bool,
+            parts: list[tuple[int, np.ndarray, np.ndarray | None]]) -> bytes:
+    values = np.concatenate([v for _, v, _ in parts])  # (L, U)
+    logits = np.concatenate([g for _, _, g in parts]) if parts and parts[0][2] is not None else None  # (L, V)
+    whole = _chunk(encoded.ids, 0, values, logits, topk, with_bits)
+    answer = {
+        "model": loaded.name, "layer": sel.layer, "state": sel.state, "name": sel.name, "units": sel.units,
+        "chars": list(text), "values": whole.values, "unknown": encoded.unknown,
+    }
+    if topk:
+        answer["predictions"] = top_json(loaded.vocab).lists(*whole.top)
+    if with_bits:
+        answer["bits"] = whole.bits  # orjson writes NaN as null
+    return orjson.dumps(answer, option=orjson.OPT_SERIALIZE_NUMPY)
 
 
 async def collect(stream: TextStream, loaded: LoadedModel, text: str, encoded: Encoded, sel: ResolvedSelection,
                   topk: int, with_bits: bool, disconnected: Callable[[], Awaitable[bool]] | None = None,
                   ) -> bytes | None:
     """The whole answer as JSON bytes (ActivationsResponse); None when the client went away first."""
-    chunks = []
-    async for chunk in activation_chunks(stream, loaded, encoded, topk, with_bits):
-        chunks.append(chunk)
+    parts = []
+    async for part in stream.items():
+        parts.append(part)
         if disconnected is not None and await disconnected():
             stream.cancel()  # its row is free from the next pass on
             return None
-    answer = {
-        "model": loaded.name, "layer": sel.layer, "state": sel.state, "name": sel.name, "units": sel.units,
-        "chars": list(text), "values": np.concatenate([c.values for c in chunks]), "unknown": encoded.unknown,
-    }
-    if topk:
-        answer["predictions"] = [row for c in chunks for row in c.top]
-    if with_bits:
-        answer["bits"] = np.concatenate([c.bits for c in chunks])  # orjson writes NaN as null
-    return await run_in_threadpool(orjson.dumps, answer, option=orjson.OPT_SERIALIZE_NUMPY)
+    return await run_in_threadpool(_answer, loaded, text, encoded, sel, topk, with_bits, parts)
 
 
 def metadata_line(loaded: LoadedModel, text_length: int, sel: ResolvedSelection, unknown: list[int]) -> bytes:
@@ -151,8 +151,8 @@ async def ndjson_lines(stream: TextStream, loaded: LoadedModel, text: str, encod
     it cancels the stream, whose row is then free from the next pass on."""
     yield metadata_line(loaded, len(text), sel, encoded.unknown)
     try:
-        async for chunk in activation_chunks(stream, loaded, encoded, topk, with_bits):
-            yield await run_in_threadpool(_lines, text, chunk)
+        async for chunk in activation_chunks(stream, encoded, topk, with_bits):
+            yield await run_in_threadpool(_lines, loaded, text, chunk)
     except Exception as exc:  # the 200 status is already sent: tell the client in-band instead of cutting it off
         log.exception("stream for %s failed", loaded.name)
         yield orjson.dumps({"error": f"internal error while computing activations: {type(exc).__name__}"}) + b"\n"
@@ -160,15 +160,16 @@ async def ndjson_lines(stream: TextStream, loaded: LoadedModel, text: str, encod
         stream.cancel()
 
 
-def _lines(text: str, chunk: Chunk) -> bytes:
+def _lines(loaded: LoadedModel, text: str, chunk: Chunk) -> bytes:
     values = chunk.values.tolist()
     bits = chunk.bits.tolist() if chunk.bits is not None else None
+    tops = top_json(loaded.vocab).each(*chunk.top) if chunk.top is not None else None
     lines = []
     for offset, row in enumerate(values):
         i = chunk.start + offset
         line = {"i": i, "char": text[i], "values": row}
-        if chunk.top is not None:
-            line["top"] = chunk.top[offset]
+        if tops is not None:
+            line["top"] = tops[offset]
         if bits is not None:
             line["bits"] = bits[offset]  # NaN after the last character: orjson writes null
         lines.append(orjson.dumps(line))

@@ -2,18 +2,28 @@
 
 Twenty requests reading twenty texts one matrix-vector product per step each leave the cores
 waiting on memory; the same twenty rows as one matrix-matrix product per step cost a few
-times one of them (bench/load.py, docs/benchmarks.md). The batcher owns one worker thread per
-app. A request becomes a Stream (activations: its text; a sample: its prime, then one drawn
-character at a time); the thread runs passes of exactly `batch_streams` rows, each row a
-different stream of one model at its own position with its own state, and hands every row its
-result. Streams join and leave between passes.
+times one of them (bench/load.py, docs/benchmarks.md). A request becomes a Stream
+(activations: its text; a sample: its prime, then one drawn character at a time); the batcher's
+worker threads run passes of up to `batch_streams` rows, each row a different stream of one
+model at its own position with its own state, and hand every row its result. Streams join and
+leave between passes.
 
-Pass shape (what keeps the numbers load-independent): a pass is always (batch_streams,
-FIRST_CHARS) for the first chunk of texts, (batch_streams, batch_chars) for the rest and
-(batch_streams, 1) for a generation step, idle rows padded (app/engine/streams.py says why the
-shape must not change). A stream reads its text in a first chunk of FIRST_CHARS, then chunks of
-batch_chars, so its chunk boundaries depend on nothing but its own length, and its first lines
-come after one short pass.
+Workers: one per compute slot (the app's `compute_slots`, by default one per core), each pass
+on one core (torch_threads 1). Two passes run at once on two cores, since torch lets go of the
+GIL inside the recurrent kernels; a stream is in at most one pass at a time. One pass spread
+over both cores by torch's own threads would be no faster here: as soon as a second thread
+has run a parallel torch operation, libgomp sees more threads than cores and stops spinning
+between the many small parallel regions of a recurrent pass, and the pass takes 2-3x longer.
+
+Pass shape (what keeps the numbers load-independent): a pass is (G, FIRST_CHARS) for the first
+chunk of texts, (G, batch_chars) for the rest and (G, 1) for a generation step, where G is the
+smallest of 2, 4, 8, ... batch_streams that holds the streams going, the rest padded: the kernels
+give a row the same bits at every such G but not alone (app/engine/streams.py). Before a model's
+first pass of each length the batcher finds with agreeing_shapes() the sizes that give the bits
+of the full batch_streams rows on this machine (here all from 2 up, from 4 up for one step) and
+uses only those: on another BLAS where none agrees, every pass takes all batch_streams rows. A stream reads
+its text in a first chunk of FIRST_CHARS, then chunks of batch_chars, so its chunk boundaries
+depend on nothing but its own length, and its first lines come after one short pass.
 A sample reads its prime in whole chunks and the rest of it, like its drawn characters, one
 step at a time; a generation pass runs up to batch_chars steps, so a sample advances as far per
 turn as a reader.
@@ -24,8 +34,8 @@ and fills the batch with the next ones of the same model and kind; they go to th
 stream therefore advances one chunk per ceil(active / batch_streams) passes, whatever its
 length: a 100,000-character text takes many turns, and a short one waiting beside it still
 gets a turn every few passes. Chunk size: batch_chars (default 128) trades the pass's fixed
-costs against the time to a stream's next line: at 128 a pass of 8 rows of the 2x512
-austen-lstm takes about 50 ms on two cores.
+costs against the time to a stream's next line: at 128 a pass of 16 rows of the 2x512
+austen-lstm takes about 85 ms on one core, one of 2 rows about 27 ms.
 
 Bounded memory: at most `max_streams` streams are active (each holds its state and at most
 `MAX_PENDING` computed chunks its client has not read yet: a slow reader is skipped, not
@@ -39,6 +49,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import threading
+import weakref
 from collections import deque
 from collections.abc import AsyncIterator
 from contextlib import AbstractContextManager, nullcontext
@@ -46,7 +57,8 @@ from contextlib import AbstractContextManager, nullcontext
 import torch
 
 from app.engine.model import CharRNN, State
-from app.engine.streams import RowResult, Want, model_device, pad_ids, read_rows, row_state, stack_states
+from app.engine.streams import (RowResult, Want, agreeing_shapes, batch_shapes, fitting_shape, model_device, pad_ids,
+                                read_rows, row_state, stack_states)
 from app.errors import InputError
 
 log = logging.getLogger("cellx.batcher")
@@ -73,6 +85,7 @@ class Stream:
         self.state: State | None = None  # {name: (H,)} after the last character read
         self.finished = False
         self.cancelled = False
+        self.running = False  # in a pass of one of the workers (set and cleared under the batcher's lock)
         self._put = self._taken = 0  # each written by one thread only: no lock needed
         self._loop = asyncio.get_running_loop()
         self._items: asyncio.Queue = asyncio.Queue()
@@ -139,16 +152,21 @@ class Stream:
 
 class Batcher:
     def __init__(self, batch_streams: int = 8, batch_chars: int = 128, max_streams: int = 64, max_queue: int = 64,
-                 retry_after_s: int = 2, compute_slot: AbstractContextManager = nullcontext()):
+                 retry_after_s: int = 2, compute_slot: AbstractContextManager = nullcontext(), workers: int = 1):
         self.rows, self.steps = batch_streams, batch_chars
+        self.shapes = batch_shapes(batch_streams)
+        # per model, per pass length: the batch sizes that give the bits of the largest (agreeing_shapes)
+        self._agreeing: weakref.WeakKeyDictionary[CharRNN, dict[int, tuple[int, ...]]] = weakref.WeakKeyDictionary()
         self.max_streams, self.max_queue, self.retry_after_s = max_streams, max_queue, retry_after_s
         self.compute_slot = compute_slot
         self._active: deque[Stream] = deque()
         self._queued: deque[Stream] = deque()
         self._wake = threading.Condition()
         self._stopping = False
-        self._thread: threading.Thread | None = None
-        self.passes = 0  # batched passes run so far (tests count them)
+        self.workers = workers
+        self._threads: list[threading.Thread] = []
+        self._shapes_lock = threading.Lock()
+        self.passes = 0  # batched passes run so far (tests count them; counted under the lock)
 
     # --- requests' side
     def submit(self, stream: Stream) -> Stream:
@@ -161,7 +179,7 @@ class Batcher:
                                  f"waiting; try again in {self.retry_after_s} s", self.retry_after_s)
             self._queued.append(stream)
             self._wake.notify()
-        self._ensure_thread()
+        self._ensure_threads()
         return stream
 
     def depth(self) -> dict[str, int]:
@@ -174,22 +192,24 @@ class Batcher:
     def stop(self) -> None:
         with self._wake:
             self._stopping = True
-            self._wake.notify()
-        if self._thread is not None:
-            self._thread.join()
+            self._wake.notify_all()
+        for thread in self._threads:
+            thread.join()
         with self._wake:
             for stream in list(self._active) + list(self._queued):
                 if not stream.finished:
                     stream.fail(RuntimeError("the server is shutting down"))
             self._active.clear()
             self._queued.clear()
-            self._thread, self._stopping = None, False  # an app's lifespan may start again (tests do)
+            self._threads, self._stopping = [], False  # an app's lifespan may start again (tests do)
 
-    def _ensure_thread(self) -> None:
+    def _ensure_threads(self) -> None:
         with self._wake:
-            if self._thread is None or not self._thread.is_alive():
-                self._thread = threading.Thread(target=self._run, name="cellx-batcher", daemon=True)
-                self._thread.start()
+            self._threads = [t for t in self._threads if t.is_alive()]
+            while len(self._threads) < self.workers:
+                thread = threading.Thread(target=self._run, name=f"cellx-batcher-{len(self._threads)}", daemon=True)
+                thread.start()
+                self._threads.append(thread)
 
     # --- the worker thread
     def _run(self) -> None:
@@ -202,7 +222,14 @@ class Batcher:
                     group = self._next_group()
                 if self._stopping:
                     return
+                self.passes += 1  # counted before its results go out, so a finished request has seen its count
+                for stream in group:
+                    stream.running = True
             self._pass(group)  # never raises: a failed pass fails its streams, and the worker goes on
+            with self._wake:
+                for stream in group:
+                    stream.running = False
+                self._wake.notify_all()  # its streams may go again, in this worker or another
 
     def _next_group(self) -> list[Stream] | None:
         """Admits waiting streams (new ones first) and takes the next batch from the round-robin (lock held)."""
@@ -211,7 +238,7 @@ class Batcher:
             stream = self._queued.popleft()
             if not stream.cancelled:
                 self._active.appendleft(stream)
-        ready = [s for s in self._active if s.pending < MAX_PENDING]
+        ready = [s for s in self._active if s.pending < MAX_PENDING and not s.running]
         if not ready:
             return None
         first = ready[0]
@@ -225,49 +252,57 @@ class Batcher:
     def _pass(self, group: list[Stream]) -> None:
         try:
             with self.compute_slot:
-                self.passes += 1  # counted before its results go out, so a finished request has seen its count
                 steps = group[0].pass_steps(self.steps)
+                rows = self._rows(group[0].model, len(group), 1 if steps is None else steps)
                 if steps is not None:
-                    self._read_pass(group, steps)
+                    self._read_pass(group, steps, rows)
                 else:
-                    self._step_pass(group)
+                    self._step_pass(group, rows)
         except Exception as exc:  # one failed pass fails its streams, not the server
             log.exception("batched pass failed")
             for stream in group:
                 if not stream.finished:
                     stream.fail(exc)
 
-    def _read_pass(self, group: list[Stream], steps: int) -> None:
+    def _rows(self, model: CharRNN, streams: int, length: int) -> int:
+        """The pass's batch size G for this many streams of the model reading `length` steps (the module docstring)."""
+        with self._shapes_lock:  # the first pass of a length, in whichever worker, checks; the other waits for it
+            per_length = self._agreeing.setdefault(model, {})
+            if length not in per_length:
+                per_length[length] = agreeing_shapes(model, self.shapes, length)
+                log.debug("passes of %d step(s): batch sizes %s", length, per_length[length])
+            return fitting_shape(streams, per_length[length])
+
+    def _read_pass(self, group: list[Stream], steps: int, rows: int) -> None:
         model = group[0].model
         chunks = [s.read(steps) for s in group]
-        ids = pad_ids(chunks, self.rows, steps, model_device(model))  # (G, T)
-        results, state = read_rows(model, ids, stack_states(model, self._padded([s.state for s in group])), self._wants(group))
+        ids = pad_ids(chunks, rows, steps, model_device(model))  # (G, T)
+        results, state = read_rows(model, ids, stack_states(model, self._padded([s.state for s in group], rows)),
+                                   self._padded([s.want for s in group], rows))
         for row, stream in enumerate(group):
             stream.state = row_state(state, row)
             stream.read_done(results[row], len(chunks[row]))
 
-    def _step_pass(self, group: list[Stream]) -> None:
+    def _step_pass(self, group: list[Stream], rows: int) -> None:
         """Up to batch_chars generation steps; a stream that finishes leaves its row idle for the rest."""
         model = group[0].model
         device = model_device(model)
-        state = stack_states(model, self._padded([s.state for s in group]))  # (G, H) each, kept batched through the steps
+        state = stack_states(model, self._padded([s.state for s in group], rows))  # (G, H) each, kept batched through the steps
         for _ in range(self.steps):
             live = [not (s.finished or s.cancelled) for s in group]
             if not any(live):
                 break
             inputs = [torch.tensor([s.step_input()], device=device) if on else None for s, on in zip(group, live)]
             # a finished row reads padding from here on: its numbers are dropped and no other row sees them
-            results, state = read_rows(model, pad_ids(inputs, self.rows, 1, device), state,
-                                       self._padded([s.want if on else None for s, on in zip(group, live)]))
+            results, state = read_rows(model, pad_ids(inputs, rows, 1, device), state,
+                                       self._padded([s.want if on else None for s, on in zip(group, live)], rows))
             for row, stream in enumerate(group):
                 if live[row]:
                     stream.step_done(results[row])
         for row, stream in enumerate(group):
             stream.state = row_state(state, row)
 
-    def _wants(self, group: list[Stream]) -> list[Want | None]:
-        return self._padded([s.want for s in group])
-
-    def _padded(self, rows: list) -> list:
-        """A row per stream, then None for each idle row of the fixed batch shape."""
-        return rows + [None] * (self.rows - len(rows))
+    @staticmethod
+    def _padded(per_stream: list, rows: int) -> list:
+        """A row per stream, then None for each idle row of the pass's `rows`."""
+        return per_stream + [None] * (rows - len(per_stream))
