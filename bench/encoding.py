@@ -5,9 +5,11 @@
 Prints, best of --repeats runs each, for POST /api/activations' answer (one unit, top-k, bits):
   - the model: the text alone (one stream, capture()) and its share of a full batched pass
     (batch_streams rows of the batcher's shape);
-  - the answer's post-processing (rounding, softmax, top-k, surprisal) per chunk, as the service does it;
-  - encoding: FastAPI's old path (pydantic validation of ActivationsResponse, then json.dumps) and the
-    service's orjson, with the ratio of the two and of each against the model's batched share.
+  - the answer as the service makes it (app/services/activations.py: rounding, softmax, bits,
+    top k written as JSON by app/services/predictions.py, orjson), against the top k as Python
+    dicts with orjson (the previous service) and against FastAPI's default path (the dicts, then
+    pydantic validation of ActivationsResponse and json.dumps), each also as a share of the
+    model's batched work; the three answers are checked to be the same JSON.
 """
 from __future__ import annotations
 
@@ -27,6 +29,7 @@ from app.engine.checkpoint import load_model_dir  # noqa: E402
 from app.engine.streams import Want, pad_ids, read_rows, stack_states  # noqa: E402
 from app.schemas import ActivationsResponse  # noqa: E402
 from app.services.activations import _chunk  # noqa: E402
+from app.services.predictions import probabilities, top_dicts, top_json  # noqa: E402
 from app.settings import Settings  # noqa: E402
 from bench.timing import best_time  # noqa: E402
 
@@ -56,36 +59,44 @@ def main() -> None:
     share = per_pass * (len(text) / steps) / rows  # this text's share of full batched passes
 
     result = capture(model, ids, [name], [0], with_logits=True, with_final_state=True)
-    values, logits = result.states[name][0], result.logits[0]
+    values, logits = result.states[name][0].numpy(), result.logits[0].numpy()  # (L, 1), (L, V)
+    head = {"model": "m", "layer": last, "state": name.split(".")[-1], "name": name, "units": [0],
+            "chars": list(text)}
 
-    def post_process():
-        return [_chunk(loaded, encoded.ids, start, values[start:start + steps], logits[start:start + steps],
-                       args.topk, True) for start in range(0, len(text), steps)]
+    def service():
+        whole = _chunk(encoded.ids, 0, values, logits, args.topk, True)
+        answer = {**head, "values": whole.values, "unknown": encoded.unknown,
+                  "predictions": top_json(loaded.vocab).lists(*whole.top), "bits": whole.bits}
+        return orjson.dumps(answer, option=orjson.OPT_SERIALIZE_NUMPY)
 
-    post = best_time(post_process, args.repeats)
-    chunks = post_process()
-    answer = {"model": "m", "layer": last, "state": name.split(".")[-1], "name": name, "units": [0],
-              "chars": list(text), "values": np.concatenate([c.values for c in chunks]), "unknown": encoded.unknown,
-              "predictions": [row for c in chunks for row in c.top], "bits": np.concatenate([c.bits for c in chunks])}
-    as_lists = {**answer, "values": answer["values"].tolist(),
-                "bits": [None if np.isnan(b) else b for b in answer["bits"].tolist()]}
+    def as_dicts():
+        whole = _chunk(encoded.ids, 0, values, logits, args.topk, True)
+        return {**head, "values": whole.values, "unknown": encoded.unknown,
+                "predictions": top_dicts(probabilities(logits), loaded.vocab, args.topk), "bits": whole.bits}
 
-    def old_path():  # what FastAPI did with the returned dict: validate against response_model, then json.dumps
-        validated = ActivationsResponse.model_validate(as_lists).model_dump(mode="json", exclude_none=True)
+    def dicts_orjson():
+        return orjson.dumps(as_dicts(), option=orjson.OPT_SERIALIZE_NUMPY)
+
+    def fastapi_default():  # what FastAPI does with a returned dict: validate against response_model, json.dumps
+        answer = as_dicts()
+        answer = {**answer, "values": answer["values"].tolist(),
+                  "bits": [None if np.isnan(b) else b for b in answer["bits"].tolist()]}
+        validated = ActivationsResponse.model_validate(answer).model_dump(mode="json", exclude_none=True)
         return json.dumps(validated, ensure_ascii=False).encode()
 
-    old = best_time(old_path, args.repeats)
-    new = best_time(lambda: orjson.dumps(answer, option=orjson.OPT_SERIALIZE_NUMPY), args.repeats)
-    size = len(orjson.dumps(answer, option=orjson.OPT_SERIALIZE_NUMPY))
+    answers = [orjson.loads(f()) for f in (service, dicts_orjson, fastapi_default)]
+    assert answers[0] == answers[1] == answers[2], "the three paths wrote different answers"
+    now, dicts, default = (best_time(f, args.repeats) for f in (service, dicts_orjson, fastapi_default))
+    size = len(service())
     print(f"{args.model.name}, {len(text):,} chars, 1 unit of {name}, top-{args.topk}, bits; {args.threads} thread(s); "
           f"answer {size / 1000:,.0f} kB")
-    print(f"model, the text alone (capture):           {1000 * alone:8.1f} ms")
-    print(f"model, its share of {rows}x{steps} batched passes: {1000 * share:8.1f} ms")
-    print(f"post-processing (round, softmax, top-k):   {1000 * post:8.1f} ms")
-    print(f"encoding, old (pydantic + json.dumps):     {1000 * old:8.1f} ms  = {old / share:5.2f}x the batched share")
-    print(f"encoding, orjson:                          {1000 * new:8.1f} ms  = {new / share:5.2f}x the batched share")
-    print(f"orjson vs old: {old / new:.1f}x faster; post-processing + orjson = {(post + new) / share:.2f}x the "
+    print(f"model, the text alone (capture):              {1000 * alone:8.1f} ms")
+    print(f"model, its share of {rows}x{steps} batched passes:    {1000 * share:8.1f} ms")
+    print(f"answer, FastAPI default (dicts, pydantic, json): {1000 * default:6.1f} ms  = {default / share:5.2f}x the "
           f"batched share")
+    print(f"answer, top k as dicts + orjson:               {1000 * dicts:7.1f} ms  = {dicts / share:5.2f}x")
+    print(f"answer, the service (top k by NumPy, orjson):  {1000 * now:7.1f} ms  = {now / share:5.2f}x")
+    print(f"the service vs FastAPI default: {default / now:.1f}x faster; vs dicts + orjson: {dicts / now:.1f}x")
 
 
 if __name__ == "__main__":
