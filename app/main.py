@@ -43,6 +43,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 exact_float32()
             logging.getLogger("cellx").info("models compute on %s", device)
             app.state.registry = await run_in_threadpool(ModelRegistry.load, settings.models_dir, device)
+            app.state.batcher.check_shapes([loaded.model for loaded in app.state.registry.models.values()])
             if settings.match_warm_up:
                 warm_up(list(app.state.registry.models.values()))
             yield

@@ -256,3 +256,10 @@ def test_two_workers_never_run_one_stream_in_two_passes_at_once(models_dir, monk
             answers = list(pool.map(lambda body: client.post("/api/activations", json=body).content,
                                     [BODY, *OTHERS[:5]]))
     assert overlaps == [] and answers[0] == alone
+
+
+def test_the_batch_sizes_are_checked_as_the_server_starts(models_dir):
+    with TestClient(create_app(Settings(models_dir=models_dir, batch_chars=64))) as client:
+        batcher = client.app.state.batcher
+        models = [loaded.model for loaded in client.app.state.registry.models.values()]
+        _wait_for(lambda: all(sorted(batcher._agreeing.get(model, {})) == [1, 32, 64] for model in models))

@@ -182,6 +182,17 @@ class Batcher:
         self._ensure_threads()
         return stream
 
+    def check_shapes(self, models: list[CharRNN]) -> threading.Thread:
+        """Finds every model's agreeing batch sizes in a background thread, so that no first request waits for it."""
+        def check() -> None:
+            for model in models:
+                for length in sorted({min(FIRST_CHARS, self.steps), self.steps, 1}):
+                    self._rows(model, 1, length)
+
+        thread = threading.Thread(target=check, name="cellx-batch-shapes", daemon=True)
+        thread.start()
+        return thread
+
     def depth(self) -> dict[str, int]:
         """Streams computing and requests waiting for a place (for /healthz)."""
         with self._wake:
