@@ -30,8 +30,8 @@ log = logging.getLogger("cellx.match")
 def warm_up(models: list[LoadedModel]) -> threading.Thread:
     """Builds the sample index of the first models that have match thresholds, in a background thread.
 
-    A model's first match otherwise waits for its whole sample to be read (about 35 s for austen-lstm on
-    two cores); started with the server, it is usually ready before anyone selects a span. Only as many
+    A model's first match otherwise waits for its whole sample to be read (35-50 s for austen-lstm on
+    one core); started with the server, it is usually ready before anyone selects a span. Only as many
     as the index cache keeps, so nothing built here is dropped again at once.
     """
     def build() -> None:
