@@ -10,11 +10,12 @@ own units.
 Exactness: a row's numbers depend on its own ids and state and on the batch's shape, never on
 the other rows. The kernels give each row the same bits whatever the other rows hold and
 wherever the row sits, but not whatever the batch size: a (1, H) product takes another path
-than a (G, H) one. With the shipped torch on x86 every size from 2 up gives the same bits (from 4 up for a pass of
-one step), so
-callers pad a pass to one of batch_shapes() (a lone row gets one idle row beside it) and check
-once per model and pass length with agreeing_shapes() which of these sizes give the bits of the
-largest on this machine, and pad to the smallest of those that fits. Idle rows read the unknown symbol, which is no input at all.
+than a (G, H) one. With the shipped torch on x86 every size from 2 up gives the same bits (from 4
+up for a pass of one step), so callers pad a pass to one of batch_shapes() (a lone row gets one
+idle row beside it), find once per model and pass length with agreeing_shapes() which of these
+sizes give the bits of the largest on this machine, and pad to the smallest of those that fits.
+Idle rows read the unknown symbol, which is no input at all. The LSTM cell state of every row
+is one recurrence over the rows' units side by side: elementwise, so each column's bits are its own.
 """
 from __future__ import annotations
 

@@ -21,9 +21,10 @@ smallest of 2, 4, 8, ... batch_streams that holds the streams going, the rest pa
 give a row the same bits at every such G but not alone (app/engine/streams.py). Before a model's
 first pass of each length the batcher finds with agreeing_shapes() the sizes that give the bits
 of the full batch_streams rows on this machine (here all from 2 up, from 4 up for one step) and
-uses only those: on another BLAS where none agrees, every pass takes all batch_streams rows. A stream reads
-its text in a first chunk of FIRST_CHARS, then chunks of batch_chars, so its chunk boundaries
-depend on nothing but its own length, and its first lines come after one short pass.
+uses only those: on another BLAS where none agrees, every pass takes all batch_streams rows.
+check_shapes() does this for every served model as the server starts. A stream reads its text
+in a first chunk of FIRST_CHARS, then chunks of batch_chars, so its chunk boundaries depend on
+nothing but its own length, and its first lines come after one short pass.
 A sample reads its prime in whole chunks and the rest of it, like its drawn characters, one
 step at a time; a generation pass runs up to batch_chars steps, so a sample advances as far per
 turn as a reader.
@@ -34,8 +35,8 @@ and fills the batch with the next ones of the same model and kind; they go to th
 stream therefore advances one chunk per ceil(active / batch_streams) passes, whatever its
 length: a 100,000-character text takes many turns, and a short one waiting beside it still
 gets a turn every few passes. Chunk size: batch_chars (default 128) trades the pass's fixed
-costs against the time to a stream's next line: at 128 a pass of 16 rows of the 2x512
-austen-lstm takes about 85 ms on one core, one of 2 rows about 27 ms.
+costs against the time to a stream's next line: at 128 a pass of 8 rows of the 2x512
+austen-lstm takes about 45 ms on one core, one of 2 rows about 27 ms.
 
 Bounded memory: at most `max_streams` streams are active (each holds its state and at most
 `MAX_PENDING` computed chunks its client has not read yet: a slow reader is skipped, not
@@ -298,7 +299,8 @@ class Batcher:
         """Up to batch_chars generation steps; a stream that finishes leaves its row idle for the rest."""
         model = group[0].model
         device = model_device(model)
-        state = stack_states(model, self._padded([s.state for s in group], rows))  # (G, H) each, kept batched through the steps
+        # (G, H) each, kept batched through the steps
+        state = stack_states(model, self._padded([s.state for s in group], rows))
         for _ in range(self.steps):
             live = [not (s.finished or s.cancelled) for s in group]
             if not any(live):
