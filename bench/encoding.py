@@ -70,7 +70,7 @@ def main() -> None:
         return orjson.dumps(answer, option=orjson.OPT_SERIALIZE_NUMPY)
 
     def as_dicts():
-        whole = _chunk(encoded.ids, 0, values, logits, args.topk, True)
+        whole = _chunk(encoded.ids, 0, values, logits, 0, True)  # values and bits; the top k as dicts below
         return {**head, "values": whole.values, "unknown": encoded.unknown,
                 "predictions": top_dicts(probabilities(logits), loaded.vocab, args.topk), "bits": whole.bits}
 

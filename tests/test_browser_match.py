@@ -83,12 +83,18 @@ def test_tap_mode_selects_between_two_taps(server_url, watched):
     expect(page.locator("#match-results")).to_have_attribute("data-state", "ready")
 
 
-def test_a_unit_is_compared_with_another_model(server_url, watched):
+def _compare_the_first_unit(server_url, watched):
+    """The page with a span selected and its first unit compared with the other model."""
     page = open_page(watched, server_url, f"?model=match-lstm&text={quote(TEXT)}")
     drag(page, 22, 25)
     expect(page.locator("#match-units")).to_have_attribute("data-state", "ready")
     page.locator("#match-units .match-compare").first.click()
     expect(page.locator("#match-compare")).to_have_attribute("data-state", "ready")
+    return page
+
+
+def test_a_unit_is_compared_with_another_model(server_url, watched):
+    page = _compare_the_first_unit(server_url, watched)
     expect(page.locator("#match-compare")).to_contain_text("match-gru's units most like match-lstm")
     expect(page.locator("#match-compare li")).to_have_count(5)
     assert watched.errors == []
@@ -104,11 +110,7 @@ def test_shift_arrows_extend_a_span_from_the_pinned_character(server_url, watche
 
 
 def test_a_compared_unit_is_shown_side_by_side_on_the_text(server_url, watched):
-    page = open_page(watched, server_url, f"?model=match-lstm&text={quote(TEXT)}")
-    drag(page, 22, 25)
-    expect(page.locator("#match-units")).to_have_attribute("data-state", "ready")
-    page.locator("#match-units .match-compare").first.click()
-    expect(page.locator("#match-compare")).to_have_attribute("data-state", "ready")
+    page = _compare_the_first_unit(server_url, watched)
     page.locator("#match-compare .match-pair-button").first.click()
     expect(page.locator("#match-pair")).to_have_attribute("data-state", "ready")
     expect(page.locator("#match-pair .match-pair-item")).to_have_count(2)

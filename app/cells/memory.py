@@ -52,7 +52,7 @@ def plain_pass(model: CharRNN, ids: torch.Tensor, positions: np.ndarray) -> tupl
     """The plain reading of ids (T,), once: the surprisal in bits of every next character, (T - 1,) float64
     (bits[i] is after ids[i]), and every recurrent state just before each position, {name: (P, H)}."""
     cfg = model.config
-    names = [name for layer in range(cfg.n_layers) for name in cfg.recurrent_state_names(layer)]
+    names = cfg.recurrent_state_names()
     cuts = sorted({0, len(ids), *range(CHUNK, len(ids), CHUNK), *(int(q) for q in positions)})
     bits, at = [], {}
     state = {name: torch.zeros(1, cfg.hidden_size) for name in names}

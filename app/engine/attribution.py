@@ -56,8 +56,7 @@ def _check(ids: torch.Tensor, position: int, target: int, window: int, vocab_siz
 
 def _zero_state(model: CharRNN, batch: int) -> State:
     cfg = model.config
-    return {name: model.head.weight.new_zeros(batch, cfg.hidden_size)
-            for layer in range(cfg.n_layers) for name in cfg.recurrent_state_names(layer)}
+    return {name: model.head.weight.new_zeros(batch, cfg.hidden_size) for name in cfg.recurrent_state_names()}
 
 
 def _prefix_state(model: CharRNN, ids: torch.Tensor, start: int) -> State:

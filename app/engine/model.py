@@ -52,8 +52,10 @@ class ModelConfig:
         """Every capturable state (of one layer, or of all), in a stable order: h, then c, then the gates, per layer."""
         return [str(name) for name in state_names(self.arch, self.n_layers, layer)]
 
-    def recurrent_state_names(self, layer: int) -> list[str]:
-        return [str(StateName(layer, kind)) for kind in self.recurrent_kinds]
+    def recurrent_state_names(self, layer: int | None = None) -> list[str]:
+        """The states a layer (or every layer, in order) carries from one character to the next."""
+        layers = range(self.n_layers) if layer is None else (layer,)
+        return [str(StateName(n, kind)) for n in layers for kind in self.recurrent_kinds]
 
     @property
     def recurrent_kinds(self) -> tuple[str, ...]:

@@ -73,7 +73,7 @@ def agreeing_shapes(model: CharRNN, shapes: Sequence[int], length: int, seed: in
     generator = torch.Generator().manual_seed(seed)
     device, config, largest = model_device(model), model.config, max(shapes)
     wants = [Want(f"layers.{config.n_layers - 1}.h")] * largest
-    names = [name for layer in range(config.n_layers) for name in config.recurrent_state_names(layer)]
+    names = config.recurrent_state_names()
     ids = torch.randint(1, config.vocab_size, (largest, length), generator=generator).to(device)  # (G, T)
     state = {name: (0.5 * torch.randn(largest, config.hidden_size, generator=generator)).to(device)
              for name in names}  # (G, H): a zero state would leave the first step's recurrent product untested
@@ -97,7 +97,7 @@ def stack_states(model: CharRNN, states: Sequence[State | None]) -> State:
     """Per-row states {name: (H,)} (None: the zero state) -> one batched state {name: (G, H)}."""
     H, device = model.config.hidden_size, model_device(model)
     zeros = torch.zeros(H, device=device)
-    names = [name for layer in range(model.config.n_layers) for name in model.config.recurrent_state_names(layer)]
+    names = model.config.recurrent_state_names()
     return {name: torch.stack([zeros if s is None else s[name] for s in states]) for name in names}  # (G, H)
 
 

@@ -25,7 +25,7 @@ from app.engine.streams import RowResult, Want
 from app.engine.vocab import Encoded
 from app.errors import InputError
 from app.services.batcher import FIRST_CHARS, Batcher, Stream
-from app.services.predictions import DECIMALS, next_bits, probabilities, top_dicts, top_json, top_k
+from app.services.predictions import DECIMALS, next_bits, probabilities, top_json, top_k
 from app.services.selection import ResolvedSelection
 from app.settings import Settings
 
@@ -56,11 +56,6 @@ def check_size(text: str, n_units: int, settings: Settings) -> None:
     if len(text) * n_units > settings.max_values:
         raise InputError(413, f"{len(text):,} characters x {n_units} units = {len(text) * n_units:,} values; "
                               f"the limit is {settings.max_values:,}: ask for fewer units or a shorter text")
-
-
-def _top_predictions(probs: torch.Tensor, loaded: LoadedModel, k: int) -> list[list[dict]]:
-    """The top k of (n, V) probabilities as dicts (interventions' answers)."""
-    return top_dicts(probs.cpu().numpy(), loaded.vocab, k)
 
 
 class TextStream(Stream):

@@ -19,7 +19,8 @@ from app.engine.checkpoint import LoadedModel
 from app.engine.interventions import Intervention, check, intervene
 from app.errors import InputError
 from app.schemas import MAX_INTERVENTIONS  # documented there, in the request's schema
-from app.services.activations import DECIMALS, _top_predictions, check_size, chunk_bounds
+from app.services.activations import DECIMALS, check_size, chunk_bounds
+from app.services.predictions import top_dicts
 from app.services.selection import ResolvedSelection
 from app.settings import Settings
 
@@ -101,8 +102,8 @@ def compare(loaded: LoadedModel, text: str, interventions: Sequence[Intervention
         for key, result in (("values", changed), ("base_values", base)):
             out[key] += np.round(result.states[sel.name][0].numpy().astype(np.float64), DECIMALS).tolist()
         if topk:
-            out["predictions"] += _top_predictions(probs, loaded, topk)
-            out["base_predictions"] += _top_predictions(base_probs, loaded, topk)
+            out["predictions"] += top_dicts(probs.cpu().numpy(), loaded.vocab, topk)
+            out["base_predictions"] += top_dicts(base_probs.cpu().numpy(), loaded.vocab, topk)
     if not topk:
         out["predictions"] = out["base_predictions"] = None
     return {"model": loaded.name, "layer": sel.layer, "state": sel.state, "name": sel.name, "units": sel.units,

@@ -72,9 +72,8 @@ class TopJson:
         kinds = [[b"[" + c for c in chars], chars, [n + b"}," for n in numbers], [n + b"}]" for n in numbers]]
         pieces = [piece for kind in kinds for piece in kind]
         self.offset = np.cumsum([0] + [len(kind) for kind in kinds])[:-1]  # first piece of each kind
-        lengths = np.array([len(piece) for piece in pieces])
-        self.lengths = lengths
-        self.starts = np.cumsum(lengths) - lengths
+        self.lengths = np.array([len(piece) for piece in pieces])
+        self.starts = np.cumsum(self.lengths) - self.lengths
         self.table = np.frombuffer(b"".join(pieces), dtype=np.uint8)
 
     def encode(self, ids: np.ndarray, p: np.ndarray) -> tuple[bytes, np.ndarray]:

@@ -1,6 +1,6 @@
 // The elements of the "Rank every unit now" form (its behaviour is rank-view.js).
 
-import { element } from "../lib/dom.js";
+import { checkbox, element } from "../lib/dom.js";
 
 function button(id, text, className = "cells-btn") {
   const node = element("button", className, text);
@@ -29,10 +29,8 @@ export function buildRankForm() {
   ui.regexGo = button("cells-regex-go", "Rank", "cells-btn primary");
   ui.regexGo.type = "submit";
   ui.regexGo.setAttribute("aria-label", "Rank by the regular expression");
-  const checkLabel = element("label", "check cells-check");
-  ui.myText = element("input");
-  Object.assign(ui.myText, { type: "checkbox", id: "cells-mytext" });
-  checkLabel.append(ui.myText, " use my text");
+  const { input: myText, label: checkLabel } = checkbox("cells-mytext", " use my text", "check cells-check");
+  ui.myText = myText;
   ui.myTextHint = element("span", "hint", "otherwise the model's sample");
   const checkRow = row(checkLabel, ui.myTextHint);
   checkRow.classList.add("cells-checkrow");

@@ -9,7 +9,7 @@ import { select } from "../store/selection.js";
 import { touches } from "../store/writable.js";
 import { unitImportance } from "../api/client.js";
 import { isAbort } from "../api/http.js";
-import { byId, element } from "../lib/dom.js";
+import { byId, checkbox, element } from "../lib/dom.js";
 import { fmtValue } from "../lib/format.js";
 import { charClass, ordinal, rankOf } from "../lib/interventions.js";
 
@@ -45,10 +45,8 @@ export function mountImportance() {
   const chars = element("input");
   Object.assign(chars, { type: "text", id: "iv-target-chars", value: "\"", spellcheck: false, size: 8 });
   label.append(chars);
-  const mine = element("input");
-  Object.assign(mine, { type: "checkbox", id: "iv-importance-mine" });
-  const mineLabel = element("label", "check");
-  mineLabel.append(mine, " on my text (otherwise the model's sample)");
+  const { input: mine, label: mineLabel } = checkbox("iv-importance-mine",
+    " on my text (otherwise the model's sample)");
   const go = element("button", "", "what does this unit do?");
   Object.assign(go, { type: "submit", id: "iv-importance-go" });
   form.append(label, mineLabel, go);

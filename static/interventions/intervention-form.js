@@ -2,7 +2,7 @@
 // clamp with its slider), the optional span, Run, the colouring toggle, the effect's coloured copy
 // of the text and the box that shows a hovered character's predictions before and after.
 
-import { element } from "../lib/dom.js";
+import { checkbox, element } from "../lib/dom.js";
 import { OPS } from "../lib/interventions.js";
 
 const OP_LABELS = { mean: "mean-ablate", zero: "zero", clamp: "clamp to" };
@@ -45,10 +45,7 @@ export function buildInterventionForm(panel) {
   ops.append(value, valueOut);
 
   const span = element("div", "iv-span");
-  const spanOn = element("input");
-  Object.assign(spanOn, { type: "checkbox", id: "iv-span-on" });
-  const spanLabel = element("label", "check");
-  spanLabel.append(spanOn, " only over characters");
+  const { input: spanOn, label: spanLabel } = checkbox("iv-span-on", " only over characters");
   const from = numberInput("iv-from", "First character of the span");
   const to = numberInput("iv-to", "Last character of the span");
   const useSelection = element("button", "", "use the selected text");

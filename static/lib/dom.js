@@ -9,6 +9,15 @@ export function element(tag, className, text) {
   return node;
 }
 
+/** A checkbox with its label around it: { input, label }. */
+export function checkbox(id, text, labelClass = "check") {
+  const input = element("input");
+  Object.assign(input, { type: "checkbox", id });
+  const label = element("label", labelClass);
+  label.append(input, text);
+  return { input, label };
+}
+
 /** Appends a <dt>/<dd> pair per [term, value] row to a <dl>. */
 export function appendTerms(dl, rows) {
   for (const [term, value] of rows) dl.append(element("dt", "", term), element("dd", "", value));

@@ -10,7 +10,7 @@ import { askCompare, askMatch } from "./match-stream.js";
 import { bindSpanInput } from "./span-input.js";
 import { countAt, trackShades, unitLabel } from "../lib/match.js";
 import { visibleChar } from "../lib/chars.js";
-import { byId, element } from "../lib/dom.js";
+import { byId, checkbox, element } from "../lib/dom.js";
 
 const HINT = "drag over a span of the coloured text (or Shift+←/→ from a pinned character; on a phone, tap mode): "
   + "which units are on across it, and where else are they?";
@@ -48,10 +48,7 @@ export function mountMatch({ text }) {
   track.id = "match-track";
   track.append(new Option("best-agreeing", ""));
   listHypotheses().then((hs) => hs.forEach((h) => track.append(new Option(h.name, h.name)))).catch(() => {});
-  const inText = element("input");
-  Object.assign(inText, { type: "checkbox", id: "match-in-text" });
-  const inTextLabel = element("label", "match-control");
-  inTextLabel.append(inText, " search my text too");
+  const { input: inText, label: inTextLabel } = checkbox("match-in-text", " search my text too", "match-control");
   const tap = element("button", "match-tap", "tap mode");
   Object.assign(tap, { type: "button", id: "match-tap" });
   tap.setAttribute("aria-pressed", "false");
