@@ -13,7 +13,8 @@ positives). --state takes the hypothesis's best unit in that state. --no-speed s
 Speed, on the first 2,000 characters of the model's held-out sample (one stream, best of --repeats):
   (a) plain capture: the quote cell's state and the logits, as POST /api/activations computes them
   (b) the same with the quote cell mean-ablated at every position (capture's per-step loop, float32)
-  (c) the whole service call (app/services/interventions.compare): both passes, bits, KL, values, top-5
+  (c) the whole service call (app/services/interventions.compare, on the app's batcher): both passes,
+      bits, KL, values, top-5 as JSON
   (d) 64 single-unit mean ablations of that state: as 64 parallel streams of one pass, against one
       pass after another
 Effect, on the whole held-out sample:
@@ -27,6 +28,8 @@ Effect, on the whole held-out sample:
 from __future__ import annotations
 
 import argparse
+import asyncio
+import json
 import random
 import sys
 import time
@@ -42,6 +45,7 @@ from app.cells.store import load_store  # noqa: E402
 from app.engine.capture import capture  # noqa: E402
 from app.engine.checkpoint import load_model_dir  # noqa: E402
 from app.engine.interventions import Intervention, intervene, intervene_streams  # noqa: E402
+from app.services.batcher import Batcher  # noqa: E402
 from app.services.interventions import check_interventions, compare  # noqa: E402
 from app.services.selection import ResolvedSelection  # noqa: E402
 from app.settings import Settings  # noqa: E402
@@ -83,6 +87,19 @@ def effects(delta: np.ndarray, opening: np.ndarray, closing: np.ndarray,
     character i + 1, so a mark at j is delta[j - 1]."""
     return tuple(float(np.mean(delta[marks[marks > 0] - 1])) for marks in (closing, opening, inside)) + (
         float(np.nanmean(delta)),)
+
+
+def served(loaded, text: str, interventions, sel: ResolvedSelection, topk: int, means) -> dict:
+    """The answer of POST /api/interventions, from the service on a batcher of its own (as the app runs it)."""
+    batcher = Batcher(workers=1)
+
+    async def call() -> bytes:
+        return await compare(batcher, loaded, text, interventions, sel, topk, means)
+
+    try:
+        return json.loads(asyncio.run(call()))
+    finally:
+        batcher.stop()
 
 
 @torch.no_grad()
@@ -139,7 +156,7 @@ def main() -> None:
     opening, closing = find_marks(sample)
     inside = np.flatnonzero(hypothesis_values(hypothesis, sample) > 0)
     started = time.perf_counter()
-    result = compare(loaded, sample, ablate, sel, 0, means)
+    result = served(loaded, sample, ablate, sel, 0, means)
     service_s = time.perf_counter() - started
     delta = np.array([np.nan if d is None else d for d in result["delta_bits"]])
     close, open_, within, every = effects(delta, opening, closing, inside)
@@ -174,7 +191,7 @@ def speed(loaded, text: str, sel: ResolvedSelection, ablate, means, repeats: int
     plain = best_time(lambda: capture(loaded.model, ids, [sel.name], sel.units, with_logits=True), repeats)
     one = best_time(lambda: intervene(loaded.model, ids, ablate, names=[sel.name], units=sel.units, means=means,
                                       with_logits=True), repeats)
-    service = best_time(lambda: compare(loaded, text, ablate, sel, 5, means), repeats)
+    service = best_time(lambda: served(loaded, text, ablate, sel, 5, means), repeats)
     units = list(range(64))
     sets = [[Intervention(sel.layer, sel.state, [u], "mean")] for u in units]
     batched = best_time(lambda: intervene_streams(loaded.model, ids, sets, means=means, with_logits=True), 1)

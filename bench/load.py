@@ -2,6 +2,7 @@
 
     python bench/load.py [--models-dir models] [--model NAME] [--clients 20,50] [--seconds 30]
                          [--baseline-seconds 10] [--chars 2000] [--units one|all] [--uvicorn-workers 1]
+                         [--endpoint activations|interventions]
 
 What it does, in one run:
   1. starts `uvicorn app.main:app` in a subprocess on a free port of 127.0.0.1 (never any
@@ -11,7 +12,8 @@ What it does, in one run:
      random text over its vocabulary;
   3. first line, idle: five streamed requests (POST /api/activations/stream) one after another,
      timing the arrival of the first character line;
-  4. baseline: one client sends POST /api/activations sequentially for --baseline-seconds;
+  4. baseline: one client sends POST /api/activations (or, with --endpoint interventions, POST
+     /api/interventions) sequentially for --baseline-seconds;
   5. load: for each count in --clients, that many concurrent clients (one httpx.AsyncClient and
      connection each) send the same kind of request back to back for --seconds, while a probe
      times a streamed request's first character line once a second;
@@ -21,7 +23,9 @@ What it does, in one run:
 
 Each request: {"model", "text", "units": [0] (or null for every unit with --units all),
 "topk": 5}, default layer (the last) and state ("c" for an LSTM, "h" otherwise), default
-bits (on). An error is any non-200 answer other than a 503 with Retry-After, a response
+bits (on). With --endpoint interventions it also carries "interventions": unit 0 of that state
+zeroed from the middle of the text on (so each answer is the text read twice: plainly, and with
+the unit ablated for its second half). An error is any non-200 answer other than a 503 with Retry-After, a response
 without one value row per character, or an exception (refused connection, timeout: every
 request has a total limit of --timeout seconds). A 503 with Retry-After is the server saying
 it is full: it is counted apart, and the client waits the seconds it names before its next
@@ -175,8 +179,9 @@ class Full(Exception):
 
 async def send(client: httpx.AsyncClient, payload: dict, timeout: float) -> str | None:
     """One request; None if it succeeded, else what went wrong. Raises Full for a 503 with Retry-After."""
+    path = "/api/interventions" if "interventions" in payload else "/api/activations"
     try:
-        response = await asyncio.wait_for(client.post("/api/activations", json=payload), timeout)
+        response = await asyncio.wait_for(client.post(path, json=payload), timeout)
         if response.status_code == 503 and "retry-after" in response.headers:
             raise Full(float(response.headers["retry-after"]))
         if response.status_code != 200:
@@ -249,7 +254,8 @@ async def run_phase(server: Server, payloads: list[dict], clients: int, seconds:
     tasks = [asyncio.create_task(client_loop(server.base_url, payloads, k, deadline, timeout, stats))
              for k in range(clients)]
     if probe:
-        tasks.append(asyncio.create_task(probe_loop(server.base_url, payloads[0], deadline, timeout, stats)))
+        streamed = {k: v for k, v in payloads[0].items() if k != "interventions"}  # POST /api/activations/stream
+        tasks.append(asyncio.create_task(probe_loop(server.base_url, streamed, deadline, timeout, stats)))
     try:
         done, pending = await asyncio.wait(tasks, timeout=seconds + timeout + 10)  # a second bound, in case
     finally:  # also on Ctrl-C: no client outlives its phase
@@ -328,14 +334,19 @@ async def main_async(args: argparse.Namespace, server: Server) -> int:
     texts, source = bench_texts(args.models_dir, model, detail["vocab"], args.chars)
     units = None if args.units == "all" else [0]
     payloads = [{"model": model, "text": text, "units": units, "topk": 5} for text in texts]
+    if args.endpoint == "interventions":
+        ablation = {"layer": detail["layers"] - 1, "state": "c" if detail["arch"] == "lstm" else "h", "units": [0],
+                    "op": "zero", "start": args.chars // 2}
+        payloads = [{**payload, "interventions": [ablation]} for payload in payloads]
     n_units = detail["hidden_size"] if units is None else 1
     print(f"server {server.base_url} (pid {server.process.pid}, {args.uvicorn_workers} uvicorn worker(s)), "
           f"models dir {args.models_dir}")
-    print(f"model {model}: {detail['arch']} {detail['layers']}x{detail['hidden_size']}; POST /api/activations, "
+    print(f"model {model}: {detail['arch']} {detail['layers']}x{detail['hidden_size']}; POST /api/{args.endpoint}, "
           f"{args.chars:,} chars ({source}), default layer/state, {n_units} unit(s), topk 5")
 
     await warm_up(server.base_url, payloads, 2 * args.uvicorn_workers, args.timeout)
-    idle = sorted(await idle_first_lines(server.base_url, payloads[0], args.timeout))
+    probe = {k: v for k, v in payloads[0].items() if k != "interventions"}  # POST /api/activations/stream
+    idle = sorted(await idle_first_lines(server.base_url, probe, args.timeout))
     if idle:
         print(f"streamed first line, idle: median {1000 * idle[len(idle) // 2]:.0f} ms, max {1000 * idle[-1]:.0f} ms")
     baseline = await run_phase(server, payloads, 1, args.baseline_seconds, args.timeout)
@@ -376,6 +387,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--chars", type=int, default=2000, help="characters per request (default 2000)")
     parser.add_argument("--units", choices=("one", "all"), default="one", help="unit 0 only (default) or every unit")
     parser.add_argument("--uvicorn-workers", type=int, default=1, help="uvicorn worker processes (default 1)")
+    parser.add_argument("--endpoint", choices=("activations", "interventions"), default="activations",
+                        help="what the clients send (default activations; interventions: POST /api/interventions "
+                             "with one unit ablated from the middle of the text)")
     parser.add_argument("--timeout", type=float, default=60.0, help="total limit per request, seconds (default 60)")
     parser.add_argument("--startup-timeout", type=float, default=120.0, help="wait for /healthz, seconds (default 120)")
     args = parser.parse_args(argv)

@@ -10,6 +10,7 @@ import torch
 from fastapi.testclient import TestClient
 
 from app.engine.checkpoint import save_model_dir
+from app.engine.interventions import Intervention
 from app.engine.streams import Want, pad_ids, read_rows, stack_states
 from app.engine.vocab import Vocabulary
 from app.main import create_app
@@ -56,9 +57,10 @@ def _wait_for(condition, limit_s: float = 60.0) -> None:
     raise AssertionError("the requests never all reached the batcher")
 
 
-def _amid_others(client, send, mine, others):
-    """send(body) for mine and every other body at once, the passes held until all have arrived: mine's answer,
-    and how many requests were in the batcher together."""
+def _amid_others(client, send, mine, others, streams=None):
+    """send(body) for mine and every other body at once, the passes held until all have arrived (`streams`:
+    how many streams they make, by default one each): mine's answer, and how many streams were in the
+    batcher together."""
     batcher = client.app.state.batcher
     gate, original = _Gate(), batcher.compute_slot
     batcher.compute_slot = gate
@@ -66,7 +68,8 @@ def _amid_others(client, send, mine, others):
         with ThreadPoolExecutor(max_workers=len(others) + 1) as pool:
             futures = [pool.submit(send, body) for body in [mine, *others]]
             try:
-                _wait_for(lambda: sum(batcher.depth().values()) == len(futures))  # every request is in the batcher
+                expected = len(futures) if streams is None else streams
+                _wait_for(lambda: sum(batcher.depth().values()) == expected)  # every request is in the batcher
                 waiting = sum(batcher.depth().values())
             finally:
                 gate.open.set()  # also when the wait failed: the requests must end for the pool to close
@@ -103,6 +106,109 @@ def test_a_sample_is_the_same_alone_and_amid_other_requests(client):
     alone = send(body)
     amid, waiting = _amid_others(client, send, body, others)
     assert waiting == 1 + len(others) and amid == alone
+
+
+def _clamp(layer, state, units, value, start=None, end=None):
+    return {"layer": layer, "state": state, "units": units, "op": "clamp", "value": value, "start": start, "end": end}
+
+
+INTERVENED = {"model": "b-lstm", "text": random_text(170, seed=6), "layer": 1, "state": "h", "units": [0, 5],
+              "topk": 3, "interventions": [_clamp(0, "c", [3], 2.0, 40, 77), _clamp(1, "gates.f", [1, 5], 0.0, 70)]}
+OTHER_INTERVENED = [{"model": "b-lstm", "text": random_text(60 + 31 * k, seed=30 + k), "layer": k % 2,
+                     "state": ["c", "h", "gates.o"][k % 3], "topk": k % 3,
+                     "interventions": [] if k == 2 else [_clamp(k % 2, "h", [k, k + 1], -1.5, 5 * k, 20 + 9 * k)]}
+                    for k in range(5)]
+
+
+def test_interventions_are_the_same_alone_and_amid_other_requests(client):
+    send = _activations(client, "/api/interventions")
+    alone = send(INTERVENED)
+    others = OTHER_INTERVENED + OTHERS[:3]  # other interventions, and plain activations
+    amid, waiting = _amid_others(client, lambda body: client.post(
+        "/api/interventions" if "interventions" in body else "/api/activations", json=body).content,
+        INTERVENED, others, streams=2 * (1 + len(OTHER_INTERVENED)) + 3)
+    assert waiting == 2 * (1 + len(OTHER_INTERVENED)) + 3  # a plain and an intervened stream per request
+    assert amid == alone and json.loads(alone)["values"] != json.loads(alone)["base_values"]
+
+
+def test_an_intervened_text_is_cut_at_its_own_span_edges_only():
+    from app.services.interventions import InterventionStream
+
+    stream = InterventionStream.__new__(InterventionStream)  # the chunking alone: no model, no event loop
+    stream.interventions, stream.values = (Intervention(0, "h", (1,), "zero", start=40, end=77),
+                                           Intervention(1, "c", (0,), "zero", start=70)), {}
+    stream.values = {iv: torch.zeros(1) for iv in stream.interventions}
+    cuts = [0]
+    while cuts[-1] < 300:
+        stream.position = cuts[-1]
+        cuts.append(cuts[-1] + stream.pass_steps(128))
+    assert cuts == [0, 32, 40, 70, 77, 160, 288, 416]  # the plain grid (32, then 128 each), cut at 40, 70 and 77
+    stream.position = 50
+    assert [iv.start for iv, _ in stream.acting()] == [40]
+    stream.position = 75
+    assert [iv.start for iv, _ in stream.acting()] == [40, 70]
+
+
+def test_the_plain_pass_of_an_intervention_is_the_activations_bit_for_bit(client):
+    body = {**INTERVENED, "topk": 5}
+    answer = client.post("/api/interventions", json=body).json()
+    plain = client.post("/api/activations", json={k: v for k, v in body.items() if k != "interventions"}).json()
+    assert answer["base_values"] == plain["values"] and answer["base_predictions"] == plain["predictions"]
+    assert answer["base_bits"] == plain["bits"]
+    assert answer["values"][:40] == plain["values"][:40] and set(answer["kl"][:40]) == {0.0}  # before the first span
+
+
+def test_a_steered_sample_is_the_same_alone_and_amid_other_requests(client):
+    body = {"model": "b-lstm", "prime": random_text(50, seed=7), "length": 45, "seed": 2, "layer": 1,
+            "state": "c", "units": [2], "interventions": [_clamp(1, "h", [0, 1, 2], 3.0, 10, 30)]}
+    others = [{"model": "b-lstm", "prime": random_text(20 * k, seed=40 + k), "length": 20 + 3 * k, "seed": k,
+               "interventions": [_clamp(0, "c", [k], 1.0, k, 5 + k)]} for k in range(4)]
+    send = _activations(client, "/api/interventions/sample")
+    alone = send(body)
+    amid, waiting = _amid_others(client, send, body, others, streams=2 * (1 + len(others)))
+    assert waiting == 2 * (1 + len(others)) and amid == alone
+    answer = json.loads(alone)
+    assert answer["steered"]["values"] != answer["plain"]["values"]
+
+
+def test_a_steered_sample_is_the_engines(client):
+    from app.engine.sampling import sample
+
+    loaded = client.app.state.registry.models["b-gru"]
+    iv = Intervention(0, "h", (4, 9), "clamp", 2.5, start=3, end=12)
+    body = {"model": "b-gru", "prime": "ab", "length": 20, "seed": 9, "layer": 1, "state": "h", "units": [3],
+            "interventions": [{"layer": 0, "state": "h", "units": [4, 9], "op": "clamp", "value": 2.5, "start": 3,
+                               "end": 12}]}
+    answer = client.post("/api/interventions/sample", json=body).json()
+    engine = list(sample(loaded.model, loaded.vocab, "ab", 20, seed=9, names=["layers.1.h"], units=[3],
+                         interventions=[iv]))
+    assert answer["steered"]["chars"] == [step.char for step in engine]
+    assert all(abs(a[0] - float(step.states["layers.1.h"][0])) <= 2e-4
+               for a, step in zip(answer["steered"]["values"], engine))
+
+
+def test_a_closed_steering_stream_frees_both_rows(client):
+    from app.schemas import SteeringRequest
+    from app.services.selection import resolve_selection
+    from app.services.steering import open_steering
+
+    batcher = client.app.state.batcher
+    loaded = client.app.state.registry.models["b-lstm"]
+    request = SteeringRequest(model="b-lstm", length=2000, interventions=[_clamp(0, "h", [1], 1.0)])
+    items = [Intervention(**item.model_dump()) for item in request.interventions]
+
+    async def read_a_little_then_leave():
+        lines = await open_steering(batcher, loaded, request, items, resolve_selection(loaded, request))
+        streams = list(batcher._queued) + list(batcher._active)
+        await anext(lines)  # metadata
+        await anext(lines)  # the first pair
+        await lines.aclose()  # what a client's disconnect does to the response's iterator
+        while batcher.depth()["streams"]:  # dropped at the next pass
+            await asyncio.sleep(0.01)
+        return streams
+
+    streams = asyncio.run(read_a_little_then_leave())
+    assert len(streams) == 2 and all(s.cancelled and len(s.drawn) < 1000 for s in streams)
 
 
 def test_a_row_gives_the_same_bits_wherever_it_sits_and_whatever_the_others_read(models_dir):
@@ -158,20 +264,24 @@ def test_a_full_server_answers_503_with_retry_after_and_healthz_counts(models_di
                 health = client.get("/healthz").json()
                 full = [client.post("/api/activations", json=body),
                         client.post("/api/activations/stream", json=body),
-                        client.post("/api/sample", json={"model": "b-lstm", "length": 3})]
+                        client.post("/api/sample", json={"model": "b-lstm", "length": 3}),
+                        client.post("/api/interventions", json={**body, "interventions": []}),
+                        client.post("/api/interventions/sample", json={"model": "b-lstm", "length": 3,
+                                                                       "interventions": []})]
             finally:
                 gate.open.set()
             statuses = [f.result().status_code for f in first]
         after = client.get("/healthz").json()
     assert (health["streams"], health["queued"]) == (1, 1)
-    assert [r.status_code for r in full] == [503] * 3 and {r.headers["retry-after"] for r in full} == {"7"}
+    assert [r.status_code for r in full] == [503] * 5 and {r.headers["retry-after"] for r in full} == {"7"}
     assert "busy" in full[0].json()["detail"]
     assert statuses == [200, 200] and (after["streams"], after["queued"]) == (0, 0)
 
 
 def test_the_503_and_its_retry_after_are_documented(client):
     paths = client.get("/openapi.json").json()["paths"]
-    for path in ("/api/activations", "/api/activations/stream", "/api/sample"):
+    for path in ("/api/activations", "/api/activations/stream", "/api/sample", "/api/interventions",
+                 "/api/interventions/sample", "/api/interventions/sample/stream"):
         response = paths[path]["post"]["responses"]["503"]
         assert "Retry-After" in response["headers"] and "full" in response["description"]
 
@@ -206,6 +316,25 @@ def test_agreeing_shapes_give_each_row_the_bits_of_the_largest(models_dir):
                for r in range(shapes[0]))
 
 
+def test_agreeing_shapes_on_the_per_step_path_give_each_row_the_bits_of_the_largest(models_dir):
+    from app.engine.checkpoint import load_model_dir
+    from app.engine.interventions import row_edits
+    from app.engine.streams import agreeing_shapes, intervene_rows
+
+    model = load_model_dir(models_dir / "b-gru").model
+    shapes = agreeing_shapes(model, (2, 4, 8), 6, "intervene")
+    assert shapes[-1] == 8 and set(shapes) <= {2, 4, 8}
+    ids = torch.randint(1, model.config.vocab_size, (8, 6), generator=torch.Generator().manual_seed(2))
+    want = [Want("layers.1.gates.z", (0, 4))] * 8
+    zero = Intervention(1, "h", (2,), "zero")
+    edits = lambda rows: row_edits([[(zero, torch.zeros(1))]] + [[]] * (rows - 1))  # noqa: E731
+    full, _ = intervene_rows(model, ids, stack_states(model, [None] * 8), want, edits(8))
+    small, _ = intervene_rows(model, ids[: shapes[0]], stack_states(model, [None] * shapes[0]), want[: shapes[0]],
+                              edits(shapes[0]))
+    assert all(torch.equal(small[r].values, full[r].values) and torch.equal(small[r].logits, full[r].logits)
+               for r in range(shapes[0]))
+
+
 def _pass_sizes(client, monkeypatch, body):
     import app.services.batcher as batcher_module
 
@@ -220,13 +349,13 @@ def test_a_lone_request_runs_in_the_smallest_agreeing_shape(client, monkeypatch)
     batcher = client.app.state.batcher
     sizes = _pass_sizes(client, monkeypatch, {"model": "b-lstm", "text": random_text(100, seed=4)})
     model = client.app.state.registry.models["b-lstm"].model
-    assert sizes and set(sizes) == {batcher._agreeing[model][32][0]} and max(sizes) < batcher.rows
+    assert sizes and set(sizes) == {batcher._agreeing[model][32, "read"][0]} and max(sizes) < batcher.rows
 
 
 def test_where_no_smaller_shape_agrees_every_pass_takes_all_rows(models_dir, monkeypatch):
     import app.services.batcher as batcher_module
 
-    monkeypatch.setattr(batcher_module, "agreeing_shapes", lambda model, shapes, length: (max(shapes),))
+    monkeypatch.setattr(batcher_module, "agreeing_shapes", lambda model, shapes, length, path: (max(shapes),))
     with TestClient(create_app(Settings(models_dir=models_dir, batch_chars=32, batch_streams=4))) as client:
         sizes = _pass_sizes(client, monkeypatch, {"model": "b-gru", "text": random_text(100, seed=5)})
     assert sizes and set(sizes) == {4}
@@ -262,4 +391,6 @@ def test_the_batch_sizes_are_checked_as_the_server_starts(models_dir):
     with TestClient(create_app(Settings(models_dir=models_dir, batch_chars=64))) as client:
         batcher = client.app.state.batcher
         models = [loaded.model for loaded in client.app.state.registry.models.values()]
-        _wait_for(lambda: all(sorted(batcher._agreeing.get(model, {})) == [1, 32, 64] for model in models))
+        _wait_for(lambda: all(sorted(batcher._agreeing.get(model, {})) == [(length, path) for length in (1, 32, 64)
+                                                                         for path in ("intervene", "read")]
+                           for model in models))

@@ -84,7 +84,9 @@ def test_stepwise_capture_equals_fused_capture(arch, vocab):
     fused = capture(model, batch, names, units=[1, 6], with_logits=True, with_final_state=True)
     stepwise = capture(model, batch, names, units=[1, 6], with_logits=True, with_final_state=True,
                        stepwise=Stepwise())
-    tol = 5e-5  # two float32 summation orders, through saturating weights (x3) and two layers
+    # two float32 summation orders (the loop's products are oneDNN's blocked ones where it has them), through
+    # saturating weights (x3) and two layers; the vanilla RNN's logits differ by up to 9e-5 relative
+    tol = 1e-4
     for name in names:
         assert (fused.states[name] - stepwise.states[name]).abs().max() < tol, name
     assert ((fused.logits - stepwise.logits).abs() / (1 + fused.logits.abs())).max() < tol  # logits are unbounded

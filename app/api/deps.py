@@ -4,8 +4,8 @@ rank slots.
 Compute slots: one per core by default, each computation on one core (torch_threads 1), so
 computations run side by side instead of twenty at once oversubscribing the cores twenty-fold.
 Model work therefore takes turns at the slots: each batched pass of the batcher's workers
-(activations and samples of every request at once, app/services/batcher.py) and each chunk of
-the other computations (interventions, ...).
+(activations, samples and interventions of every request at once, app/services/batcher.py) and
+each of the other computations (rankings, importance, attribution, ...).
 
 Rank slots: an on-the-fly ranking holds about 0.5 GB while it runs, so they bound memory, not
 just CPU; a ranking that finds every slot busy for `rank_wait_s` gets a 503.

@@ -149,22 +149,47 @@ def _set_units(rows: torch.Tensor, units: torch.Tensor, values: torch.Tensor):
     return edit
 
 
+def acting(interventions: Sequence[Intervention], position: int) -> tuple[Intervention, ...]:
+    """The interventions that act at `position`, in their order (a later one on the same unit wins)."""
+    return tuple(iv for iv in interventions if iv.covers(position))
+
+
+def next_edge(interventions: Sequence[Intervention], position: int) -> int | None:
+    """The first span edge (start or end) after `position`: where the acting interventions may change next."""
+    edges = [edge for iv in interventions for edge in (iv.start, iv.end) if edge is not None and edge > position]
+    return min(edges, default=None)
+
+
+def row_edits(rows: Sequence[Sequence[tuple[Intervention, torch.Tensor]]]) -> dict[int, Edits]:
+    """{layer: {kind: edit}} setting, in row b of a batch, the units of each (intervention, values) of rows[b].
+
+    Each edit writes its own rows' entries only (an indexed put), so a row's numbers never depend
+    on what the other rows of the batch change.
+    """
+    # (layer, kind) -> {(row, unit): value}: a dict, so that a later intervention on the same unit wins
+    targets: dict[tuple[int, str], dict[tuple[int, int], float]] = {}
+    for row, pairs in enumerate(rows):
+        for iv, values in pairs:
+            target = targets.setdefault((iv.layer, iv.state), {})
+            for unit, value in zip(iv.units, values.tolist()):
+                target[(row, unit)] = value
+    edits: dict[int, Edits] = {}
+    for (layer, kind), target in targets.items():
+        index, units = (torch.tensor(column, dtype=torch.long) for column in zip(*target))
+        edits.setdefault(layer, {})[kind] = _set_units(index, units, torch.tensor(list(target.values())))
+    return edits
+
+
+def unit_values(interventions: Sequence[Intervention], means: Mapping[str, torch.Tensor] | None,
+                ) -> dict[Intervention, torch.Tensor]:
+    """What each intervention sets its units to, {intervention: (U,) float32} (check() them first)."""
+    return {iv: _values(iv, means) for iv in interventions}
+
+
 def _segment_edits(sets: Sequence[Sequence[Intervention]], position: int,
                    values: Mapping[Intervention, torch.Tensor]) -> dict[int, Edits]:
     """{layer: {kind: edit}} for the interventions of every stream that act at `position`."""
-    # (layer, kind) -> {(stream, unit): value}: a dict, so that a later intervention on the same unit wins
-    targets: dict[tuple[int, str], dict[tuple[int, int], float]] = {}
-    for stream, interventions in enumerate(sets):
-        for iv in interventions:
-            if iv.covers(position):
-                target = targets.setdefault((iv.layer, iv.state), {})
-                for unit, value in zip(iv.units, values[iv].tolist()):
-                    target[(stream, unit)] = value
-    edits: dict[int, Edits] = {}
-    for (layer, kind), target in targets.items():
-        rows, units = (torch.tensor(column, dtype=torch.long) for column in zip(*target))
-        edits.setdefault(layer, {})[kind] = _set_units(rows, units, torch.tensor(list(target.values())))
-    return edits
+    return row_edits([[(iv, values[iv]) for iv in acting(interventions, position)] for interventions in sets])
 
 
 def _boundaries(sets: Sequence[Sequence[Intervention]], offset: int, T: int) -> list[int]:

@@ -24,9 +24,11 @@ from dataclasses import dataclass
 
 import torch
 
-from app.engine.capture import _derived_states, linear_recurrence  # capture()'s recompute of c and the gates
+from app.engine.capture import Stepwise, _derived_states, capture, linear_recurrence
+from app.engine.interventions import Intervention, row_edits
 from app.engine.model import CharRNN, State
 from app.engine.names import StateName
+from app.engine.stepwise import Edits
 from app.engine.vocab import UNKNOWN_INDEX
 
 
@@ -62,14 +64,21 @@ def fitting_shape(n: int, shapes: Sequence[int]) -> int:
     return next(size for size in shapes if size >= n)
 
 
+PATHS = ("read", "intervene")  # read_rows, intervene_rows
+
+
 @torch.no_grad()
-def agreeing_shapes(model: CharRNN, shapes: Sequence[int], length: int, seed: int = 0) -> tuple[int, ...]:
+def agreeing_shapes(model: CharRNN, shapes: Sequence[int], length: int, path: str = "read",
+                    seed: int = 0) -> tuple[int, ...]:
     """The largest of `shapes` and every smaller one down to the first whose rows get other bits than at the
-    largest (state, logits, final state), for passes of `length` steps: random ids from a random state.
+    largest (state, logits, final state), for passes of `length` steps on `path` (one of PATHS): random
+    ids from a random state, and on the per-step path an edit in the first row.
 
     With the shipped torch on x86, (1, H) and, for one-step passes, (2, H) and (3, H) products take
     other kernel paths than larger ones; every size above agrees.
     """
+    if path not in PATHS:
+        raise ValueError(f"unknown path {path!r}; valid: {', '.join(PATHS)}")
     generator = torch.Generator().manual_seed(seed)
     device, config, largest = model_device(model), model.config, max(shapes)
     wants = [Want(f"layers.{config.n_layers - 1}.h")] * largest
@@ -77,10 +86,19 @@ def agreeing_shapes(model: CharRNN, shapes: Sequence[int], length: int, seed: in
     ids = torch.randint(1, config.vocab_size, (largest, length), generator=generator).to(device)  # (G, T)
     state = {name: (0.5 * torch.randn(largest, config.hidden_size, generator=generator)).to(device)
              for name in names}  # (G, H): a zero state would leave the first step's recurrent product untested
-    full, full_final = read_rows(model, ids, state, wants)
+
+    def run(size: int) -> tuple[list[RowResult | None], State]:
+        part = {k: v[:size] for k, v in state.items()}
+        if path == "read":
+            return read_rows(model, ids[:size], part, wants[:size])
+        clamp = Intervention(0, "h", (0,), "clamp", 0.5)
+        edits = row_edits([[(clamp, torch.tensor([0.5]))]] + [[]] * (size - 1))
+        return intervene_rows(model, ids[:size], part, wants[:size], edits)
+
+    full, full_final = run(largest)
     agreeing = [largest]
     for size in sorted(shapes, reverse=True)[1:]:
-        part, part_final = read_rows(model, ids[:size], {k: v[:size] for k, v in state.items()}, wants[:size])
+        part, part_final = run(size)
         same = all(torch.equal(part[row].values, full[row].values) and torch.equal(part[row].logits, full[row].logits)
                    for row in range(size)) and all(torch.equal(part_final[k], full_final[k][:size]) for k in names)
         if not same:
@@ -169,3 +187,32 @@ def read_rows(model: CharRNN, ids: torch.Tensor, state: State, wants: Sequence[W
     results = [None if want is None else RowResult(values=picked[row], logits=logits[row])
                for row, want in enumerate(wants)]
     return results, final
+
+
+@torch.no_grad()
+def intervene_rows(model: CharRNN, ids: torch.Tensor, state: State, wants: Sequence[Want | None],
+                   edits: dict[int, Edits]) -> tuple[list[RowResult | None], State]:
+    """read_rows on capture()'s per-step path, with `edits` {layer: {kind: edit}} (interventions.row_edits)
+    changing their rows' states inside the recurrence at every step: for rows whose interventions act
+    throughout the pass.
+
+    Every state of every layer is captured, whatever the rows want, so that the loop takes the same
+    path for every batch (which states a loop writes decides how it computes the gates): a row's
+    bits depend on its own ids, state and edits and on the batch's shape only.
+    """
+    if model.training:
+        raise ValueError("intervene_rows needs a model in eval mode (served models are)")
+    result = capture(model, ids, model.config.state_names(), None, state, with_logits=True, with_final_state=True,
+                     stepwise=Stepwise(torch.float32, edits=edits))
+    results = []
+    for row, want in enumerate(wants):
+        if want is None:
+            results.append(None)
+            continue
+        values = None
+        if want.name is not None:
+            values = result.states[want.name][row]  # (T, H)
+            if want.units is not None:
+                values = values[:, list(want.units)]  # (T, U)
+        results.append(RowResult(values=values, logits=result.logits[row]))
+    return results, result.final_state

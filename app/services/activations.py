@@ -12,7 +12,7 @@ schema unchanged (the same keys, None fields left out).
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -31,9 +31,6 @@ from app.settings import Settings
 
 log = logging.getLogger("cellx.activations")
 
-FIRST_CHUNK = 256  # chunk_bounds: the chunks interventions.py reads a text in
-MAX_CHUNK = 8192
-
 
 @dataclass
 class Chunk:
@@ -41,13 +38,6 @@ class Chunk:
     values: np.ndarray  # (n, U) float64, rounded
     top: tuple[np.ndarray, np.ndarray] | None  # ids, p (n, k)
     bits: np.ndarray | None  # (n,) float64, rounded; NaN after the last character (JSON null)
-
-
-def chunk_bounds(length: int) -> Iterator[tuple[int, int]]:
-    start, size = 0, FIRST_CHUNK
-    while start < length:
-        yield start, min(length, start + size)
-        start, size = start + size, min(MAX_CHUNK, size * 2)
 
 
 def check_size(text: str, n_units: int, settings: Settings) -> None:
@@ -122,16 +112,25 @@ def _answer(loaded: LoadedModel, text: str, encoded: Encoded, sel: ResolvedSelec
     return orjson.dumps(answer, option=orjson.OPT_SERIALIZE_NUMPY)
 
 
-async def collect(stream: TextStream, loaded: LoadedModel, text: str, encoded: Encoded, sel: ResolvedSelection,
-                  topk: int, with_bits: bool, disconnected: Callable[[], Awaitable[bool]] | None = None,
-                  ) -> bytes | None:
-    """The whole answer as JSON bytes (ActivationsResponse); None when the client went away first."""
+async def stream_parts(stream: TextStream, disconnected: Callable[[], Awaitable[bool]] | None = None,
+                       ) -> list[tuple[int, np.ndarray, np.ndarray | None]] | None:
+    """Every chunk the stream puts, (start, values, logits); None when the client went away first."""
     parts = []
     async for part in stream.items():
         parts.append(part)
         if disconnected is not None and await disconnected():
             stream.cancel()  # its row is free from the next pass on
             return None
+    return parts
+
+
+async def collect(stream: TextStream, loaded: LoadedModel, text: str, encoded: Encoded, sel: ResolvedSelection,
+                  topk: int, with_bits: bool, disconnected: Callable[[], Awaitable[bool]] | None = None,
+                  ) -> bytes | None:
+    """The whole answer as JSON bytes (ActivationsResponse); None when the client went away first."""
+    parts = await stream_parts(stream, disconnected)
+    if parts is None:
+        return None
     return await run_in_threadpool(_answer, loaded, text, encoded, sel, topk, with_bits, parts)
 
 

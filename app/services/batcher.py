@@ -29,6 +29,18 @@ A sample reads its prime in whole chunks and the rest of it, like its drawn char
 step at a time; a generation pass runs up to batch_chars steps, so a sample advances as far per
 turn as a reader.
 
+Interventions (POST /api/interventions, /interventions/sample): a request is two streams, the
+plain one and the intervened one (app/services/interventions.py, steering.py). A pass has one
+path: "read", the fused layers (read_rows), or "intervene", capture()'s per-step loop with each
+row's own edits applied in its own row (intervene_rows), for streams whose interventions act
+throughout their next chunk or step (Stream.acting). An intervened text cuts its chunks where its
+own interventions start or stop acting, and a steered sample leaves a generation pass when its
+next step takes the other path, so which path a row's numbers come from depends on the request
+alone, never on the rows beside it. Passes group streams of one model, one path and one length;
+the per-step path's batch sizes are checked like the fused path's (here from 2 up for chunks,
+from 4 up for one step), and a pass of a length other than the plain ones (a chunk cut at a
+span's edge) takes all batch_streams rows, whose bits need no check.
+
 Fairness: the active streams form one round-robin queue. Each pass takes the first stream
 that can go (a new one is put first: its first line arrives within one pass, even under load)
 and fills the batch with the next ones of the same model and kind; they go to the back. Every
@@ -43,7 +55,7 @@ Bounded memory: at most `max_streams` streams are active (each holds its state a
 computed ahead); up to `max_queue` more wait for a place, oldest first; beyond that a request
 is refused with a 503 and Retry-After. A stream whose client went away is dropped at the next
 pass. Each pass holds the app's compute slot (app/api/deps.py), so it takes turns with the
-other model work (interventions, rankings) instead of splitting the cores with it.
+other model work (rankings, importance, attribution) instead of splitting the cores with it.
 """
 from __future__ import annotations
 
@@ -57,9 +69,10 @@ from contextlib import AbstractContextManager, nullcontext
 
 import torch
 
+from app.engine.interventions import Intervention, row_edits
 from app.engine.model import CharRNN, State
-from app.engine.streams import (RowResult, Want, agreeing_shapes, batch_shapes, fitting_shape, model_device, pad_ids,
-                                read_rows, row_state, stack_states)
+from app.engine.streams import (PATHS, RowResult, Want, agreeing_shapes, batch_shapes, fitting_shape, intervene_rows,
+                                model_device, pad_ids, read_rows, row_state, stack_states)
 from app.errors import InputError
 
 log = logging.getLogger("cellx.batcher")
@@ -111,6 +124,15 @@ class Stream:
     def step_done(self, result: RowResult | None) -> None:
         raise NotImplementedError
 
+    def acting(self) -> tuple[tuple[Intervention, torch.Tensor], ...]:
+        """The interventions (with the values they set) acting throughout the next chunk or step: none for a
+        plain stream. A stream with some cuts its chunks where they start or stop acting (its own spans)."""
+        return ()
+
+    def path(self, steps: int) -> tuple[int | None, str]:
+        """What the next pass must be to take this stream: its length (pass_steps) and its path (PATHS)."""
+        return self.pass_steps(steps), "intervene" if self.acting() else "read"
+
     @property
     def pending(self) -> int:
         """Items put and not yet taken by the consumer."""
@@ -156,8 +178,11 @@ class Batcher:
                  retry_after_s: int = 2, compute_slot: AbstractContextManager = nullcontext(), workers: int = 1):
         self.rows, self.steps = batch_streams, batch_chars
         self.shapes = batch_shapes(batch_streams)
-        # per model, per pass length: the batch sizes that give the bits of the largest (agreeing_shapes)
-        self._agreeing: weakref.WeakKeyDictionary[CharRNN, dict[int, tuple[int, ...]]] = weakref.WeakKeyDictionary()
+        # per model, per (pass length, path): the batch sizes that give the bits of the largest (agreeing_shapes)
+        self._agreeing: weakref.WeakKeyDictionary[CharRNN, dict[tuple[int, str], tuple[int, ...]]] = \
+            weakref.WeakKeyDictionary()
+        # the pass lengths a plain stream takes; an intervened one's cuts at its spans take others, always full size
+        self.lengths = sorted({min(FIRST_CHARS, batch_chars), batch_chars, 1})
         self.max_streams, self.max_queue, self.retry_after_s = max_streams, max_queue, retry_after_s
         self.compute_slot = compute_slot
         self._active: deque[Stream] = deque()
@@ -187,8 +212,9 @@ class Batcher:
         """Finds every model's agreeing batch sizes in a background thread, so that no first request waits for it."""
         def check() -> None:
             for model in models:
-                for length in sorted({min(FIRST_CHARS, self.steps), self.steps, 1}):
-                    self._rows(model, 1, length)
+                for length in self.lengths:
+                    for path in PATHS:
+                        self._rows(model, 1, length, path)
 
         thread = threading.Thread(target=check, name="cellx-batch-shapes", daemon=True)
         thread.start()
@@ -254,8 +280,8 @@ class Batcher:
         if not ready:
             return None
         first = ready[0]
-        steps = first.pass_steps(self.steps)
-        group = [s for s in ready if s.model is first.model and s.pass_steps(self.steps) == steps][: self.rows]
+        kind = first.path(self.steps)
+        group = [s for s in ready if s.model is first.model and s.path(self.steps) == kind][: self.rows]
         for stream in group:  # to the back of the round-robin
             self._active.remove(stream)
             self._active.append(stream)
@@ -264,58 +290,78 @@ class Batcher:
     def _pass(self, group: list[Stream]) -> None:
         try:
             with self.compute_slot:
-                steps = group[0].pass_steps(self.steps)
-                rows = self._rows(group[0].model, len(group), 1 if steps is None else steps)
+                steps, path = group[0].path(self.steps)
+                rows = self._rows(group[0].model, len(group), 1 if steps is None else steps, path)
                 if steps is not None:
-                    self._read_pass(group, steps, rows)
+                    self._read_pass(group, steps, rows, path)
                 else:
-                    self._step_pass(group, rows)
+                    self._step_pass(group, rows, path)
         except Exception as exc:  # one failed pass fails its streams, not the server
             log.exception("batched pass failed")
             for stream in group:
                 if not stream.finished:
                     stream.fail(exc)
 
-    def _rows(self, model: CharRNN, streams: int, length: int) -> int:
-        """The pass's batch size G for this many streams of the model reading `length` steps (the module docstring)."""
+    def _rows(self, model: CharRNN, streams: int, length: int, path: str = "read") -> int:
+        """The pass's batch size G for this many streams of the model reading `length` steps on `path`
+        (the module docstring)."""
+        if length not in self.lengths:
+            return self.rows  # the full size gives a row the same bits every time: nothing to check
         with self._shapes_lock:  # the first pass of a length, in whichever worker, checks; the other waits for it
-            per_length = self._agreeing.setdefault(model, {})
-            if length not in per_length:
-                per_length[length] = agreeing_shapes(model, self.shapes, length)
-                log.debug("passes of %d step(s): batch sizes %s", length, per_length[length])
-            return fitting_shape(streams, per_length[length])
+            checked = self._agreeing.setdefault(model, {})
+            if (length, path) not in checked:
+                checked[length, path] = agreeing_shapes(model, self.shapes, length, path)
+                log.debug("%s passes of %d step(s): batch sizes %s", path, length, checked[length, path])
+            return fitting_shape(streams, checked[length, path])
 
-    def _read_pass(self, group: list[Stream], steps: int, rows: int) -> None:
+    def _compute(self, model: CharRNN, ids: torch.Tensor, state: State, wants: list, acting: list, rows: int,
+                 path: str) -> tuple[list[RowResult | None], State]:
+        """One pass of ids (G, T) on `path`; acting[b]: the (intervention, values) that act in row b."""
+        wants = self._padded(wants, rows)
+        if path == "read":
+            return read_rows(model, ids, state, wants)
+        return intervene_rows(model, ids, state, wants, row_edits(self._padded(acting, rows, ())))
+
+    def _read_pass(self, group: list[Stream], steps: int, rows: int, path: str) -> None:
         model = group[0].model
         chunks = [s.read(steps) for s in group]
         ids = pad_ids(chunks, rows, steps, model_device(model))  # (G, T)
-        results, state = read_rows(model, ids, stack_states(model, self._padded([s.state for s in group], rows)),
-                                   self._padded([s.want for s in group], rows))
+        state = stack_states(model, self._padded([s.state for s in group], rows))
+        results, state = self._compute(model, ids, state, [s.want for s in group], [s.acting() for s in group],
+                                       rows, path)
         for row, stream in enumerate(group):
             stream.state = row_state(state, row)
             stream.read_done(results[row], len(chunks[row]))
 
-    def _step_pass(self, group: list[Stream], rows: int) -> None:
-        """Up to batch_chars generation steps; a stream that finishes leaves its row idle for the rest."""
+    def _step_pass(self, group: list[Stream], rows: int, path: str) -> None:
+        """Up to batch_chars generation steps on `path`. A stream that finishes, or whose next step takes the
+        other path (its interventions start or stop acting), leaves its row idle for the rest of the pass."""
         model = group[0].model
         device = model_device(model)
         # (G, H) each, kept batched through the steps
         state = stack_states(model, self._padded([s.state for s in group], rows))
+        left = [False] * len(group)
         for _ in range(self.steps):
-            live = [not (s.finished or s.cancelled) for s in group]
+            for row, stream in enumerate(group):
+                if not left[row] and (stream.finished or stream.cancelled or stream.path(self.steps)[1] != path):
+                    left[row] = True
+                    stream.state = row_state(state, row)  # its state after its last step in this pass
+            live = [not gone for gone in left]
             if not any(live):
                 break
+            acting = [s.acting() if on else () for s, on in zip(group, live)]  # before step_input moves it on
             inputs = [torch.tensor([s.step_input()], device=device) if on else None for s, on in zip(group, live)]
-            # a finished row reads padding from here on: its numbers are dropped and no other row sees them
-            results, state = read_rows(model, pad_ids(inputs, rows, 1, device), state,
-                                       self._padded([s.want if on else None for s, on in zip(group, live)], rows))
+            # a row that left reads padding from here on: its numbers are dropped and no other row sees them
+            results, state = self._compute(model, pad_ids(inputs, rows, 1, device), state,
+                                           [s.want if on else None for s, on in zip(group, live)], acting, rows, path)
             for row, stream in enumerate(group):
                 if live[row]:
                     stream.step_done(results[row])
         for row, stream in enumerate(group):
-            stream.state = row_state(state, row)
+            if not left[row]:
+                stream.state = row_state(state, row)
 
     @staticmethod
-    def _padded(per_stream: list, rows: int) -> list:
-        """A row per stream, then None for each idle row of the pass's `rows`."""
-        return per_stream + [None] * (rows - len(per_stream))
+    def _padded(per_stream: list, rows: int, idle=None) -> list:
+        """A row per stream, then `idle` for each idle row of the pass's `rows`."""
+        return per_stream + [idle] * (rows - len(per_stream))

@@ -1,26 +1,34 @@
 """A text read with and without interventions: per character, what the model now predicts differently.
 
-Both passes run in the same chunks as the activations (activations.chunk_bounds), the plain one
-exactly as POST /api/activations computes it, so `base_*` equal its numbers and, before the
-first intervened position, the intervened pass equals the plain one bit for bit (delta 0, KL 0).
+The request becomes two streams of the batcher (batcher.py), so that interventions of many users
+run as rows of shared passes like every other request: the plain one a TextStream, exactly as
+POST /api/activations reads the text (so `base_*` equal its numbers bit for bit), the other an
+InterventionStream. That one reads in the same chunks, further cut where one of its own
+interventions starts or stops acting: a chunk where none acts runs on the fused path as the plain
+stream does (so before the first intervened position both are the same, delta 0 and KL 0), a
+chunk where some act on capture()'s per-step path with the edits in its own row. Which path a
+chunk takes depends on the request alone, never on the rows beside it, so the answer does not
+depend on the load.
 """
 from __future__ import annotations
 
-import math
-from collections.abc import Mapping, Sequence
-from contextlib import AbstractContextManager, nullcontext
+import asyncio
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 
 import numpy as np
+import orjson
 import torch
+from fastapi.concurrency import run_in_threadpool
 
 from app.cells.store import CellStore
-from app.engine.capture import capture
 from app.engine.checkpoint import LoadedModel
-from app.engine.interventions import Intervention, check, intervene
+from app.engine.interventions import Intervention, acting, check, next_edge, unit_values
+from app.engine.vocab import Encoded
 from app.errors import InputError
 from app.schemas import MAX_INTERVENTIONS  # documented there, in the request's schema
-from app.services.activations import DECIMALS, check_size, chunk_bounds
-from app.services.predictions import top_dicts
+from app.services.activations import TextStream, check_size, stream_parts
+from app.services.batcher import FIRST_CHARS, Batcher
+from app.services.predictions import DECIMALS, next_bits, probabilities, top_json, top_k
 from app.services.selection import ResolvedSelection
 from app.settings import Settings
 
@@ -61,50 +69,75 @@ def check_list(loaded: LoadedModel, store: CellStore | None, interventions: Sequ
     return means
 
 
-def _surprisal(probs: torch.Tensor, next_ids: torch.Tensor) -> np.ndarray:
-    """Bits of each actual next character, (n,) float64, as activations.py computes them; NaN after the last."""
-    p_next = np.full(probs.shape[0], math.nan)
-    p_next[: len(next_ids)] = probs[torch.arange(len(next_ids)), next_ids].numpy()
-    return -np.log2(p_next)
+class InterventionStream(TextStream):
+    """A text read under interventions: chunks as a TextStream's, cut at its own interventions' span edges."""
+
+    def __init__(self, loaded: LoadedModel, ids: torch.Tensor, sel: ResolvedSelection,
+                 interventions: Sequence[Intervention], means: Mapping[str, torch.Tensor] | None):
+        super().__init__(loaded, ids, sel, need_logits=True)
+        self.interventions = tuple(interventions)
+        self.values = unit_values(self.interventions, means)
+
+    def pass_steps(self, steps: int) -> int:
+        first = min(FIRST_CHARS, steps)
+        grid = first if self.position < first else first + ((self.position - first) // steps + 1) * steps
+        edge = next_edge(self.interventions, self.position)
+        return (grid if edge is None else min(grid, edge)) - self.position
+
+    def acting(self) -> tuple[tuple[Intervention, torch.Tensor], ...]:
+        return tuple((iv, self.values[iv]) for iv in acting(self.interventions, self.position))
 
 
-def _listed(bits: np.ndarray) -> list[float | None]:
-    return [None if math.isnan(b) else b for b in np.round(bits, DECIMALS).tolist()]
+def _log_probabilities(logits: np.ndarray) -> np.ndarray:
+    """(n, V) logits -> (n, V) float64 log-softmax."""
+    z = logits.astype(np.float64)
+    z -= z.max(axis=-1, keepdims=True)
+    z -= np.log(np.exp(z).sum(axis=-1, keepdims=True))
+    return z
 
 
-def compare(loaded: LoadedModel, text: str, interventions: Sequence[Intervention], sel: ResolvedSelection,
-            topk: int, means: Mapping[str, torch.Tensor] | None = None,
-            compute_slot: AbstractContextManager = nullcontext()) -> dict:
-    """Both passes over the text (check_interventions first): bits, their difference, the KL divergence
-    of the two next-character distributions, the selected values and the top-k predictions of each."""
-    encoded = loaded.vocab.encode(text)
-    ids = torch.from_numpy(encoded.ids)
-    base_state = state = None
-    out: dict[str, list] = {key: [] for key in ("bits", "base_bits", "delta_bits", "kl", "values", "base_values",
-                                                 "predictions", "base_predictions")}
-    for start, end in chunk_bounds(len(ids)):
-        with compute_slot:
-            base = capture(loaded.model, ids[start:end], [sel.name], sel.units, base_state,
-                           with_logits=True, with_final_state=True)
-            changed = intervene(loaded.model, ids[start:end], interventions, names=[sel.name], units=sel.units,
-                                means=means, state=state, offset=start, with_logits=True, with_final_state=True)
-        base_state, state = base.final_state, changed.final_state
-        base_probs, probs = (torch.softmax(r.logits[0].double(), dim=-1) for r in (base, changed))  # (n, V) each
-        base_log_p, log_p = (torch.log_softmax(r.logits[0].double(), dim=-1) for r in (base, changed))
-        next_ids = ids[start + 1 : end + 1]
-        bits, base_bits = _surprisal(probs, next_ids), _surprisal(base_probs, next_ids)
-        # KL(base || intervened) in bits; float rounding can leave a -1e-17 where they are equal
-        kl = ((base_probs * (base_log_p - log_p)).sum(dim=-1) / math.log(2)).clamp(min=0.0)  # (n,)
-        out["bits"] += _listed(bits)
-        out["base_bits"] += _listed(base_bits)
-        out["delta_bits"] += _listed(bits - base_bits)
-        out["kl"] += np.round(kl.numpy(), DECIMALS).tolist()
-        for key, result in (("values", changed), ("base_values", base)):
-            out[key] += np.round(result.states[sel.name][0].numpy().astype(np.float64), DECIMALS).tolist()
+def _answer(loaded: LoadedModel, text: str, encoded: Encoded, sel: ResolvedSelection, topk: int,
+            base_parts: list, parts: list) -> bytes:
+    """The InterventionsResponse as JSON bytes, from both streams' chunks (start, values, logits)."""
+    out: dict = {"model": loaded.name, "layer": sel.layer, "state": sel.state, "name": sel.name, "units": sel.units,
+                 "chars": list(text), "unknown": encoded.unknown}
+    passes = {}
+    for key, chunks in (("", parts), ("base_", base_parts)):
+        values = np.concatenate([v for _, v, _ in chunks])  # (L, U)
+        logits = np.concatenate([g for _, _, g in chunks])  # (L, V)
+        probs = probabilities(logits)
+        passes[key] = probs, _log_probabilities(logits)
+        out[key + "values"] = np.round(values.astype(np.float64), DECIMALS)
+        out[key + "bits"] = next_bits(probs, encoded.ids[1:])  # NaN after the last: JSON null
         if topk:
-            out["predictions"] += top_dicts(probs.cpu().numpy(), loaded.vocab, topk)
-            out["base_predictions"] += top_dicts(base_probs.cpu().numpy(), loaded.vocab, topk)
-    if not topk:
-        out["predictions"] = out["base_predictions"] = None
-    return {"model": loaded.name, "layer": sel.layer, "state": sel.state, "name": sel.name, "units": sel.units,
-            "chars": list(text), "unknown": encoded.unknown, **out}
+            out[key + "predictions"] = top_json(loaded.vocab).lists(*top_k(probs, topk))
+    (probs, log_p), (base_probs, base_log_p) = passes[""], passes["base_"]
+    out["delta_bits"] = np.round(out["bits"] - out["base_bits"], DECIMALS)
+    # KL(base || intervened) in bits; float rounding can leave a -1e-17 where they are equal
+    kl = np.maximum((base_probs * (base_log_p - log_p)).sum(axis=-1) / np.log(2), 0.0)  # (L,)
+    out["kl"] = np.round(kl, DECIMALS)
+    return orjson.dumps(out, option=orjson.OPT_SERIALIZE_NUMPY)
+
+
+async def compare(batcher: Batcher, loaded: LoadedModel, text: str, interventions: Sequence[Intervention],
+                  sel: ResolvedSelection, topk: int, means: Mapping[str, torch.Tensor] | None = None,
+                  disconnected: Callable[[], Awaitable[bool]] | None = None) -> bytes | None:
+    """Both passes over the text (check_interventions first) as the InterventionsResponse's JSON bytes: bits,
+    their difference, the KL divergence of the two next-character distributions, the selected values and
+    the top-k predictions of each. None when the client went away first; a 503 when the batcher is full."""
+    encoded = loaded.vocab.encode(text)
+    ids = torch.from_numpy(encoded.ids).to(next(loaded.model.parameters()).device)
+    base = batcher.submit(TextStream(loaded, ids, sel, need_logits=True))
+    try:
+        changed = batcher.submit(InterventionStream(loaded, ids, sel, interventions, means))
+    except InputError:
+        base.cancel()
+        raise
+    try:
+        base_parts, parts = await asyncio.gather(stream_parts(base, disconnected), stream_parts(changed, disconnected))
+    finally:
+        base.cancel()
+        changed.cancel()
+    if base_parts is None or parts is None:
+        return None
+    return await run_in_threadpool(_answer, loaded, text, encoded, sel, topk, base_parts, parts)

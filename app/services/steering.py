@@ -1,28 +1,29 @@
 """Steering in generation: the same prime and seed sampled twice, with and without interventions.
 
-Both samples come from app/engine/sampling.sample with one seed each, so the plain one is exactly
-what POST /api/sample generates with that seed, and the two agree until the interventions first
-change a draw (`diverged_at`). They are generated a character of each at a time, holding the
-compute slot per pair, as the sample stream holds it per character; steer_lines streams the pairs
-as they are drawn.
+Both samples are streams of the batcher (batcher.py), rows of the same passes as every other
+request's: the plain one a SampleStream, exactly what POST /api/sample generates with that seed,
+the steered one a SteeredSampleStream with the same seed, whose steps where its interventions
+act run on capture()'s per-step path with the edits in its own row (its spans count generated
+positions, as app/engine/sampling.sample's do; the prime is read plainly). The two agree until
+the interventions first change a draw (`diverged_at`); steer_lines streams the pairs as they are drawn.
 """
 from __future__ import annotations
 
-import json
-from collections.abc import Iterator, Mapping, Sequence
-from contextlib import AbstractContextManager, nullcontext
+from collections.abc import AsyncIterator, Mapping, Sequence
 
 import numpy as np
+import orjson
 import torch
 
 from app.cells.store import CellStore
 from app.engine.checkpoint import LoadedModel
-from app.engine.interventions import Intervention
-from app.engine.sampling import sample
+from app.engine.interventions import Intervention, acting, unit_values
 from app.errors import InputError
 from app.schemas import SteeringRequest
-from app.services.activations import DECIMALS
+from app.services.batcher import Batcher
 from app.services.interventions import check_list
+from app.services.predictions import DECIMALS
+from app.services.sampling import SampleStream
 from app.services.selection import ResolvedSelection
 from app.settings import Settings
 
@@ -38,19 +39,54 @@ def check_steering(loaded: LoadedModel, store: CellStore | None, request: Steeri
     return check_list(loaded, store, interventions, request.length, request.snapshot)
 
 
-def _steps(loaded: LoadedModel, request: SteeringRequest, interventions: Sequence[Intervention],
-           sel: ResolvedSelection, means: Mapping[str, torch.Tensor] | None,
-           compute_slot: AbstractContextManager) -> Iterator[dict[str, dict]]:
-    """Per generated position, {"steered": {char, values, p}, "plain": {...}}."""
-    args = (loaded.model, loaded.vocab, request.prime, request.length, request.temperature, request.seed,
-            [sel.name], sel.units)
-    streams = {"steered": sample(*args, interventions=interventions, means=means), "plain": sample(*args)}
-    for _ in range(request.length):
-        with compute_slot:
-            steps = {key: next(generated) for key, generated in streams.items()}
-        yield {key: {"char": step.char, "p": round(step.p, DECIMALS),
-                     "values": np.round(step.states[sel.name].numpy().astype(np.float64), DECIMALS).tolist()}
-               for key, step in steps.items()}
+class SteeredSampleStream(SampleStream):
+    """A sample whose steps reading generated position i run with the interventions that cover i."""
+
+    def __init__(self, loaded: LoadedModel, request: SteeringRequest, sel: ResolvedSelection,
+                 interventions: Sequence[Intervention], means: Mapping[str, torch.Tensor] | None):
+        super().__init__(loaded, request, sel)
+        self.interventions = tuple(interventions)
+        self.values = unit_values(self.interventions, means)
+
+    def acting(self) -> tuple[tuple[Intervention, torch.Tensor], ...]:
+        if self.read_upto < len(self.prime):
+            return ()  # the prime is read plainly
+        # the next step reads the character about to be drawn: generated position len(drawn)
+        return tuple((iv, self.values[iv]) for iv in acting(self.interventions, len(self.drawn)))
+
+
+async def _pairs(batcher: Batcher, loaded: LoadedModel, request: SteeringRequest,
+                 interventions: Sequence[Intervention], sel: ResolvedSelection,
+                 means: Mapping[str, torch.Tensor] | None) -> AsyncIterator[dict[str, dict]]:
+    """Per generated position, {"steered": {char, values, p}, "plain": {...}}, as soon as both are drawn.
+
+    Both streams are submitted before the first pair (a 503 with Retry-After when the batcher is full);
+    closed early, it frees both rows."""
+    plain = batcher.submit(SampleStream(loaded, request, sel))
+    try:
+        steered = batcher.submit(SteeredSampleStream(loaded, request, sel, interventions, means))
+    except InputError:
+        plain.cancel()
+        raise
+    return _zipped({"steered": steered, "plain": plain})
+
+
+async def _zipped(streams: dict) -> AsyncIterator[dict[str, dict]]:
+    items = {key: stream.items() for key, stream in streams.items()}
+    try:
+        while True:
+            pair = {}
+            for key, generated in items.items():
+                try:
+                    _, char, values, p = await anext(generated)
+                except StopAsyncIteration:
+                    return
+                pair[key] = {"char": char, "p": round(p, DECIMALS),
+                             "values": np.round(values.numpy().astype(np.float64), DECIMALS).tolist()}
+            yield pair
+    finally:
+        for stream in streams.values():
+            stream.cancel()
 
 
 def _head(loaded: LoadedModel, request: SteeringRequest, sel: ResolvedSelection) -> dict:
@@ -58,12 +94,12 @@ def _head(loaded: LoadedModel, request: SteeringRequest, sel: ResolvedSelection)
             "prime": request.prime, "unknown": loaded.vocab.encode(request.prime).unknown}
 
 
-def steer(loaded: LoadedModel, request: SteeringRequest, interventions: Sequence[Intervention],
-          sel: ResolvedSelection, means: Mapping[str, torch.Tensor] | None = None,
-          compute_slot: AbstractContextManager = nullcontext()) -> dict:
+async def steer(batcher: Batcher, loaded: LoadedModel, request: SteeringRequest,
+                interventions: Sequence[Intervention], sel: ResolvedSelection,
+                means: Mapping[str, torch.Tensor] | None = None) -> dict:
     """Both samples (check_steering first), each character with the selected values and its probability."""
     out = {key: {"chars": [], "values": [], "p": []} for key in ("steered", "plain")}
-    for pair in _steps(loaded, request, interventions, sel, means, compute_slot):
+    async for pair in await _pairs(batcher, loaded, request, interventions, sel, means):
         for key, step in pair.items():
             out[key]["chars"].append(step["char"])
             out[key]["values"].append(step["values"])
@@ -73,11 +109,17 @@ def steer(loaded: LoadedModel, request: SteeringRequest, interventions: Sequence
     return {**_head(loaded, request, sel), **out, "diverged_at": diverged}
 
 
-def steer_lines(loaded: LoadedModel, request: SteeringRequest, interventions: Sequence[Intervention],
-                sel: ResolvedSelection, means: Mapping[str, torch.Tensor] | None = None,
-                compute_slot: AbstractContextManager = nullcontext()) -> Iterator[str]:
-    """The same as NDJSON: the metadata line, then one line per generated position {i, steered, plain},
-    each written as soon as both characters are drawn."""
-    yield json.dumps({**_head(loaded, request, sel), "length": request.length}, ensure_ascii=False) + "\n"
-    for i, pair in enumerate(_steps(loaded, request, interventions, sel, means, compute_slot)):
-        yield json.dumps({"i": i, **pair}, ensure_ascii=False) + "\n"
+async def open_steering(batcher: Batcher, loaded: LoadedModel, request: SteeringRequest,
+                        interventions: Sequence[Intervention], sel: ResolvedSelection,
+                        means: Mapping[str, torch.Tensor] | None = None) -> AsyncIterator[bytes]:
+    """Submits both samples (a 503 before any line when the batcher is full), then the NDJSON lines: the
+    metadata, then one line per generated position {i, steered, plain}, written as both are drawn."""
+    pairs = await _pairs(batcher, loaded, request, interventions, sel, means)
+
+    async def lines() -> AsyncIterator[bytes]:
+        yield orjson.dumps({**_head(loaded, request, sel), "length": request.length}) + b"\n"
+        i = 0
+        async for pair in pairs:
+            yield orjson.dumps({"i": i, **pair}) + b"\n"
+            i += 1
+    return lines()
