@@ -30,6 +30,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import random
 import sys
 import time
@@ -89,17 +90,20 @@ def effects(delta: np.ndarray, opening: np.ndarray, closing: np.ndarray,
         float(np.nanmean(delta)),)
 
 
+_BATCHER: Batcher | None = None
+
+
 def served(loaded, text: str, interventions, sel: ResolvedSelection, topk: int, means) -> dict:
-    """The answer of POST /api/interventions, from the service on a batcher of its own (as the app runs it)."""
-    batcher = Batcher(workers=1)
+    """The answer of POST /api/interventions, from the service on a batcher as the app runs it: one worker per
+    core, kept from call to call (its checked batch sizes with it)."""
+    global _BATCHER
+    if _BATCHER is None:
+        _BATCHER = Batcher(workers=os.cpu_count() or 1)
 
     async def call() -> bytes:
-        return await compare(batcher, loaded, text, interventions, sel, topk, means)
+        return await compare(_BATCHER, loaded, text, interventions, sel, topk, means)
 
-    try:
-        return json.loads(asyncio.run(call()))
-    finally:
-        batcher.stop()
+    return json.loads(asyncio.run(call()))
 
 
 @torch.no_grad()

@@ -198,7 +198,7 @@ def test_a_closed_steering_stream_frees_both_rows(client):
     items = [Intervention(**item.model_dump()) for item in request.interventions]
 
     async def read_a_little_then_leave():
-        lines = await open_steering(batcher, loaded, request, items, resolve_selection(loaded, request))
+        lines = open_steering(batcher, loaded, request, items, resolve_selection(loaded, request))
         streams = list(batcher._queued) + list(batcher._active)
         await anext(lines)  # metadata
         await anext(lines)  # the first pair

@@ -74,5 +74,5 @@ async def steered_sample_stream(request: SteeringRequest, registry: RegistryDep,
                                 batcher: BatcherDep, cache: SnapshotCacheDep) -> StreamingResponse:
     loaded, selection, items, store = _resolved(request, registry, cache)
     means = check_steering(loaded, store, request, items, selection, settings)  # every refusal before the first line
-    lines = await open_steering(batcher, loaded, request, items, selection, means)  # a full server: 503, no line
+    lines = open_steering(batcher, loaded, request, items, selection, means)  # a full server: 503, no line
     return StreamingResponse(lines, media_type="application/x-ndjson")  # closed by a disconnect: both rows freed

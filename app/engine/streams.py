@@ -16,6 +16,10 @@ idle row beside it), find once per model and pass length with agreeing_shapes() 
 sizes give the bits of the largest on this machine, and pad to the smallest of those that fits.
 Idle rows read the unknown symbol, which is no input at all. The LSTM cell state of every row
 is one recurrence over the rows' units side by side: elementwise, so each column's bits are its own.
+
+intervene_rows is the same pass on capture()'s per-step loop, for rows whose interventions act
+throughout it: each row's edits set its own entries only, so the rule above holds there too, with
+its own agreeing sizes (agreeing_shapes(..., path="intervene")).
 """
 from __future__ import annotations
 

@@ -55,9 +55,8 @@ class SteeredSampleStream(SampleStream):
         return tuple((iv, self.values[iv]) for iv in acting(self.interventions, len(self.drawn)))
 
 
-async def _pairs(batcher: Batcher, loaded: LoadedModel, request: SteeringRequest,
-                 interventions: Sequence[Intervention], sel: ResolvedSelection,
-                 means: Mapping[str, torch.Tensor] | None) -> AsyncIterator[dict[str, dict]]:
+def _pairs(batcher: Batcher, loaded: LoadedModel, request: SteeringRequest, interventions: Sequence[Intervention],
+           sel: ResolvedSelection, means: Mapping[str, torch.Tensor] | None) -> AsyncIterator[dict[str, dict]]:
     """Per generated position, {"steered": {char, values, p}, "plain": {...}}, as soon as both are drawn.
 
     Both streams are submitted before the first pair (a 503 with Retry-After when the batcher is full);
@@ -72,6 +71,7 @@ async def _pairs(batcher: Batcher, loaded: LoadedModel, request: SteeringRequest
 
 
 async def _zipped(streams: dict) -> AsyncIterator[dict[str, dict]]:
+    """{key: item} of each stream's next item, rounded, until one ends; leaving early cancels them all."""
     items = {key: stream.items() for key, stream in streams.items()}
     try:
         while True:
@@ -99,7 +99,7 @@ async def steer(batcher: Batcher, loaded: LoadedModel, request: SteeringRequest,
                 means: Mapping[str, torch.Tensor] | None = None) -> dict:
     """Both samples (check_steering first), each character with the selected values and its probability."""
     out = {key: {"chars": [], "values": [], "p": []} for key in ("steered", "plain")}
-    async for pair in await _pairs(batcher, loaded, request, interventions, sel, means):
+    async for pair in _pairs(batcher, loaded, request, interventions, sel, means):
         for key, step in pair.items():
             out[key]["chars"].append(step["char"])
             out[key]["values"].append(step["values"])
@@ -109,12 +109,12 @@ async def steer(batcher: Batcher, loaded: LoadedModel, request: SteeringRequest,
     return {**_head(loaded, request, sel), **out, "diverged_at": diverged}
 
 
-async def open_steering(batcher: Batcher, loaded: LoadedModel, request: SteeringRequest,
-                        interventions: Sequence[Intervention], sel: ResolvedSelection,
-                        means: Mapping[str, torch.Tensor] | None = None) -> AsyncIterator[bytes]:
+def open_steering(batcher: Batcher, loaded: LoadedModel, request: SteeringRequest,
+                  interventions: Sequence[Intervention], sel: ResolvedSelection,
+                  means: Mapping[str, torch.Tensor] | None = None) -> AsyncIterator[bytes]:
     """Submits both samples (a 503 before any line when the batcher is full), then the NDJSON lines: the
     metadata, then one line per generated position {i, steered, plain}, written as both are drawn."""
-    pairs = await _pairs(batcher, loaded, request, interventions, sel, means)
+    pairs = _pairs(batcher, loaded, request, interventions, sel, means)
 
     async def lines() -> AsyncIterator[bytes]:
         yield orjson.dumps({**_head(loaded, request, sel), "length": request.length}) + b"\n"
