@@ -200,11 +200,7 @@ def test_a_closed_steering_stream_frees_both_rows(client):
     async def read_a_little_then_leave():
         lines = open_steering(batcher, loaded, request, items, resolve_selection(loaded, request))
         streams = list(batcher._queued) + list(batcher._active)
-        await anext(lines)  # metadata
-        await anext(lines)  # the first pair
-        await lines.aclose()  # what a client's disconnect does to the response's iterator
-        while batcher.depth()["streams"]:  # dropped at the next pass
-            await asyncio.sleep(0.01)
+        await _leave_after_the_first_line(batcher, lines)
         return streams
 
     streams = asyncio.run(read_a_little_then_leave())
@@ -226,6 +222,16 @@ def test_a_row_gives_the_same_bits_wherever_it_sits_and_whatever_the_others_read
     assert torch.equal(amid[5].values, alone[0].values) and torch.equal(amid[5].logits, alone[0].logits)
 
 
+async def _leave_after_the_first_line(batcher, lines) -> None:
+    """Reads a response's metadata and first line, closes it as a client's disconnect does, and waits until
+    the batcher has dropped its streams (at the next pass)."""
+    await anext(lines)
+    await anext(lines)
+    await lines.aclose()
+    while batcher.depth()["streams"]:
+        await asyncio.sleep(0.01)
+
+
 def test_a_closed_stream_stops_computing_and_frees_its_row(client):
     from app.services.activations import ndjson_lines, open_stream
     from app.services.selection import resolve_selection
@@ -239,12 +245,8 @@ def test_a_closed_stream_stops_computing_and_frees_its_row(client):
     async def read_a_little_then_leave():
         encoded = loaded.vocab.encode(request.text)
         stream = open_stream(batcher, loaded, encoded, selection, 0, True)
-        lines = ndjson_lines(stream, loaded, request.text, encoded, selection, 0, True)
-        await anext(lines)  # metadata
-        await anext(lines)  # the first chunk
-        await lines.aclose()  # what a client's disconnect does to the response's iterator
-        while batcher.depth()["streams"]:  # dropped at the next pass
-            await asyncio.sleep(0.01)
+        await _leave_after_the_first_line(batcher, ndjson_lines(stream, loaded, request.text, encoded, selection,
+                                                                0, True))
         return stream
 
     stream = asyncio.run(read_a_little_then_leave())
