@@ -2,7 +2,7 @@
 
     python bench/load.py [--models-dir models] [--model NAME] [--clients 20,50] [--seconds 30]
                          [--baseline-seconds 10] [--chars 2000] [--units one|all] [--uvicorn-workers 1]
-                         [--endpoint activations|interventions]
+                         [--endpoint activations|interventions] [--json PATH]
 
 What it does, in one run:
   1. starts `uvicorn app.main:app` in a subprocess on a free port of 127.0.0.1 (never any
@@ -31,6 +31,9 @@ request has a total limit of --timeout seconds). A 503 with Retry-After is the s
 it is full: it is counted apart, and the client waits the seconds it names before its next
 request. Latency percentiles are over the successful requests.
 
+--json PATH also writes the figures of every phase (clients, requests/s, characters/s, latency
+percentiles, errors, 503s, streamed first lines) to PATH, for docs/load_chart.py.
+
 The run is bounded: clients start no request after the phase's deadline, so a phase
 lasts at most its duration plus --timeout. Exit status: 0 if every request succeeded,
 1 if any failed, 2 if the server or the setup failed, 130 on Ctrl-C.
@@ -43,6 +46,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import math
 import os
 import random
@@ -356,6 +360,8 @@ async def main_async(args: argparse.Namespace, server: Server) -> int:
         loaded = await run_phase(server, payloads, clients, args.seconds, args.timeout, probe=True)
         report(f"{clients} clients", loaded, baseline)
         phases.append(loaded)
+    if args.json is not None:
+        write_json(args.json, args, model, [1, *args.clients], phases)
     errors = [error for phase in phases for error in phase.errors]
     if errors:
         distinct = sorted(set(errors), key=errors.index)
@@ -364,6 +370,19 @@ async def main_async(args: argparse.Namespace, server: Server) -> int:
             print(f"  {error}")
         return 1
     return 0
+
+
+def write_json(path: Path, args: argparse.Namespace, model: str, clients: list[int], phases: list[PhaseStats]) -> None:
+    def median(values: list[float]) -> float | None:
+        return sorted(values)[len(values) // 2] if values else None
+
+    path.write_text(json.dumps({
+        "endpoint": args.endpoint, "model": model, "chars": args.chars, "uvicorn_workers": args.uvicorn_workers,
+        "phases": [{"clients": n, "requests_per_s": stats.rps, "chars_per_s": stats.chars / stats.elapsed,
+                    "ok": stats.ok, "errors": len(stats.errors), "full": stats.full,
+                    **{f"p{q}_s": stats.percentile(q) if stats.ok else None for q in (50, 90, 99)},
+                    "first_line_median_s": median(stats.first_lines)} for n, stats in zip(clients, phases)],
+    }, indent=1) + "\n", encoding="utf-8")
 
 
 def _counts(text: str) -> list[int]:
@@ -387,6 +406,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--chars", type=int, default=2000, help="characters per request (default 2000)")
     parser.add_argument("--units", choices=("one", "all"), default="one", help="unit 0 only (default) or every unit")
     parser.add_argument("--uvicorn-workers", type=int, default=1, help="uvicorn worker processes (default 1)")
+    parser.add_argument("--json", type=Path, default=None, help="also write every phase's figures to this file")
     parser.add_argument("--endpoint", choices=("activations", "interventions"), default="activations",
                         help="what the clients send (default activations; interventions: POST /api/interventions "
                              "with one unit ablated from the middle of the text)")
