@@ -41,8 +41,9 @@ class Settings(BaseSettings):
                                "the batcher checked give the same bits, so that an answer does not depend on the load")
     batch_chars: int = Field(128, ge=1, le=8192, description="Characters a stream reads per batched pass (generation "
                              "steps per pass for a sample): the time to a stream's next lines")
-    max_streams: int = Field(64, ge=1, description="Requests computing at once (activations, samples); more wait")
-    max_queue: int = Field(64, ge=0, description="Requests waiting for a place among max_streams; beyond this "
+    max_streams: int = Field(64, ge=1, description="Streams computing at once: one per request for activations and "
+                             "samples, two for an intervention or a steered sample (plain and intervened); more wait")
+    max_queue: int = Field(64, ge=0, description="Streams waiting for a place among max_streams; beyond this "
                            "a request gets a 503 with Retry-After")
     retry_after_s: int = Field(2, ge=1, description="The Retry-After seconds of a 503 when the server is full")
     device: Literal["cpu", "auto", "cuda"] = Field(
