@@ -129,7 +129,7 @@ class Stream:
         plain stream. A stream with some cuts its chunks where they start or stop acting (its own spans)."""
         return ()
 
-    def path(self, steps: int) -> tuple[int | None, str]:
+    def next_pass(self, steps: int) -> tuple[int | None, str]:
         """What the next pass must be to take this stream: its length (pass_steps) and its path (PATHS)."""
         return self.pass_steps(steps), "intervene" if self.acting() else "read"
 
@@ -280,8 +280,8 @@ class Batcher:
         if not ready:
             return None
         first = ready[0]
-        kind = first.path(self.steps)
-        group = [s for s in ready if s.model is first.model and s.path(self.steps) == kind][: self.rows]
+        kind = first.next_pass(self.steps)
+        group = [s for s in ready if s.model is first.model and s.next_pass(self.steps) == kind][: self.rows]
         for stream in group:  # to the back of the round-robin
             self._active.remove(stream)
             self._active.append(stream)
@@ -290,7 +290,7 @@ class Batcher:
     def _pass(self, group: list[Stream]) -> None:
         try:
             with self.compute_slot:
-                steps, path = group[0].path(self.steps)
+                steps, path = group[0].next_pass(self.steps)
                 rows = self._rows(group[0].model, len(group), 1 if steps is None else steps, path)
                 if steps is not None:
                     self._read_pass(group, steps, rows, path)
@@ -343,7 +343,7 @@ class Batcher:
         left = [False] * len(group)
         for _ in range(self.steps):
             for row, stream in enumerate(group):
-                if not left[row] and (stream.finished or stream.cancelled or stream.path(self.steps)[1] != path):
+                if not left[row] and (stream.finished or stream.cancelled or stream.next_pass(self.steps)[1] != path):
                     left[row] = True
                     stream.state = row_state(state, row)  # its state after its last step in this pass
             live = [not gone for gone in left]

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from contextlib import AbstractContextManager, nullcontext
 
-import numpy as np
-
 from app.cells.compare import correlations, linear_cka
 from app.cells.match import STORES, exact_states, indexed_states
 from app.engine.checkpoint import LoadedModel
