@@ -23,9 +23,9 @@ class Settings(BaseSettings):
     max_values: int = Field(5_000_000, ge=1, description="Most activation values (characters x units) in one response")
     max_rank_chars: int = Field(50_000, ge=1, description="Longest text ranked on the fly (POST .../cells)")
     compute_slots: int = Field(default_factory=lambda: os.cpu_count() or 1, ge=1, description="Model computations "
-                               "that run at once (a batched pass of activations and samples, an intervention, ...), "
-                               "each on torch_threads cores; the others wait for a free slot. The batcher runs one "
-                               "worker per slot. Default: one per core")
+                               "that run at once (a batched pass of activations, samples and interventions, a "
+                               "ranking, ...), each on torch_threads cores; the others wait for a free slot. The "
+                               "batcher runs one worker per slot. Default: one per core")
     rank_slots: int = Field(1, ge=1, description="On-the-fly rankings computed at once (each holds ~0.5 GB)")
     match_warm_up: bool = Field(True, description="Build the select-and-match index of the first two models in the "
                                 "background at start-up, so that their first match need not wait for it")

@@ -149,9 +149,11 @@ def _set_units(rows: torch.Tensor, units: torch.Tensor, values: torch.Tensor):
     return edit
 
 
-def acting(interventions: Sequence[Intervention], position: int) -> tuple[Intervention, ...]:
-    """The interventions that act at `position`, in their order (a later one on the same unit wins)."""
-    return tuple(iv for iv in interventions if iv.covers(position))
+def acting(interventions: Sequence[Intervention], position: int, values: Mapping[Intervention, torch.Tensor],
+           ) -> tuple[tuple[Intervention, torch.Tensor], ...]:
+    """(intervention, the values it sets) of each intervention acting at `position`, in their order (a later one
+    on the same unit wins): what row_edits takes. `values` as unit_values() makes them."""
+    return tuple((iv, values[iv]) for iv in interventions if iv.covers(position))
 
 
 def next_edge(interventions: Sequence[Intervention], position: int) -> int | None:
@@ -189,7 +191,7 @@ def unit_values(interventions: Sequence[Intervention], means: Mapping[str, torch
 def _segment_edits(sets: Sequence[Sequence[Intervention]], position: int,
                    values: Mapping[Intervention, torch.Tensor]) -> dict[int, Edits]:
     """{layer: {kind: edit}} for the interventions of every stream that act at `position`."""
-    return row_edits([[(iv, values[iv]) for iv in acting(interventions, position)] for interventions in sets])
+    return row_edits([acting(interventions, position, values) for interventions in sets])
 
 
 def _boundaries(sets: Sequence[Sequence[Intervention]], offset: int, T: int) -> list[int]:

@@ -21,7 +21,7 @@ import torch
 from fastapi.concurrency import run_in_threadpool
 
 from app.engine.checkpoint import LoadedModel
-from app.engine.streams import RowResult, Want
+from app.engine.streams import RowResult, Want, model_device
 from app.engine.vocab import Encoded
 from app.errors import InputError
 from app.services.batcher import FIRST_CHARS, Batcher, Stream
@@ -40,6 +40,13 @@ class Chunk:
     bits: np.ndarray | None  # (n,) float64, rounded; NaN after the last character (JSON null)
 
 
+def chunk_end(position: int, steps: int) -> int:
+    """Where a text's chunk from `position` ends: the grid of a first chunk of FIRST_CHARS (a short first pass:
+    the first lines soon), then one every `steps` (batch_chars), fixed by nothing but the text."""
+    first = min(FIRST_CHARS, steps)
+    return first if position < first else first + ((position - first) // steps + 1) * steps
+
+
 def check_size(text: str, n_units: int, settings: Settings) -> None:
     if len(text) > settings.max_text_length:
         raise InputError(413, f"text has {len(text):,} characters; the limit is {settings.max_text_length:,}")
@@ -56,7 +63,7 @@ class TextStream(Stream):
         self.ids, self.need_logits, self.position = ids, need_logits, 0  # ids (L,) on the model's device
 
     def pass_steps(self, steps: int) -> int:
-        return min(FIRST_CHARS, steps) if self.position == 0 else steps  # a short first pass: the first lines soon
+        return chunk_end(self.position, steps) - self.position
 
     def read(self, steps: int) -> torch.Tensor:
         return self.ids[self.position : self.position + steps]
@@ -72,8 +79,7 @@ class TextStream(Stream):
 def open_stream(batcher: Batcher, loaded: LoadedModel, encoded: Encoded, sel: ResolvedSelection, topk: int,
                 with_bits: bool) -> TextStream:
     """Submits the text to the batcher (a 503 with Retry-After when it is full), before any answer starts."""
-    device = next(loaded.model.parameters()).device
-    ids = torch.from_numpy(encoded.ids).to(device)
+    ids = torch.from_numpy(encoded.ids).to(model_device(loaded.model))
     return batcher.submit(TextStream(loaded, ids, sel, topk > 0 or with_bits))
 
 

@@ -82,6 +82,11 @@ FIRST_CHARS = 32  # a text's first chunk: its first lines wait for a pass this s
 _END = object()
 
 
+def _path(acting: tuple) -> str:
+    """The path (PATHS) of a pass for a stream with these interventions acting: the per-step one if any act."""
+    return "intervene" if acting else "read"
+
+
 class ServerFull(InputError):
     def __init__(self, message: str, retry_after_s: int):
         super().__init__(503, message, headers={"Retry-After": str(retry_after_s)})
@@ -131,7 +136,7 @@ class Stream:
 
     def next_pass(self, steps: int) -> tuple[int | None, str]:
         """What the next pass must be to take this stream: its length (pass_steps) and its path (PATHS)."""
-        return self.pass_steps(steps), "intervene" if self.acting() else "read"
+        return self.pass_steps(steps), _path(self.acting())
 
     @property
     def pending(self) -> int:
@@ -342,14 +347,14 @@ class Batcher:
         state = stack_states(model, self._padded([s.state for s in group], rows))
         left = [False] * len(group)
         for _ in range(self.steps):
+            acting = [() if gone else s.acting() for s, gone in zip(group, left)]  # before step_input moves it on
             for row, stream in enumerate(group):
-                if not left[row] and (stream.finished or stream.cancelled or stream.next_pass(self.steps)[1] != path):
-                    left[row] = True
+                if not left[row] and (stream.finished or stream.cancelled or _path(acting[row]) != path):
+                    left[row], acting[row] = True, ()
                     stream.state = row_state(state, row)  # its state after its last step in this pass
             live = [not gone for gone in left]
             if not any(live):
                 break
-            acting = [s.acting() if on else () for s, on in zip(group, live)]  # before step_input moves it on
             inputs = [torch.tensor([s.step_input()], device=device) if on else None for s, on in zip(group, live)]
             # a row that left reads padding from here on: its numbers are dropped and no other row sees them
             results, state = self._compute(model, pad_ids(inputs, rows, 1, device), state,

@@ -26,9 +26,9 @@ from app.engine.interventions import Intervention, acting, check, next_edge, uni
 from app.engine.vocab import Encoded
 from app.errors import InputError
 from app.schemas import MAX_INTERVENTIONS  # documented there, in the request's schema
-from app.services.activations import TextStream, check_size, stream_parts
-from app.services.batcher import FIRST_CHARS, Batcher
-from app.services.predictions import DECIMALS, next_bits, probabilities, top_json, top_k
+from app.services.activations import TextStream, check_size, chunk_end, open_stream, stream_parts
+from app.services.batcher import Batcher
+from app.services.predictions import DECIMALS, log_probabilities, next_bits, probabilities, top_json, top_k
 from app.services.selection import ResolvedSelection
 from app.settings import Settings
 
@@ -79,21 +79,11 @@ class InterventionStream(TextStream):
         self.values = unit_values(self.interventions, means)
 
     def pass_steps(self, steps: int) -> int:
-        first = min(FIRST_CHARS, steps)
-        grid = first if self.position < first else first + ((self.position - first) // steps + 1) * steps
-        edge = next_edge(self.interventions, self.position)
-        return (grid if edge is None else min(grid, edge)) - self.position
+        end, edge = chunk_end(self.position, steps), next_edge(self.interventions, self.position)
+        return (end if edge is None else min(end, edge)) - self.position
 
     def acting(self) -> tuple[tuple[Intervention, torch.Tensor], ...]:
-        return tuple((iv, self.values[iv]) for iv in acting(self.interventions, self.position))
-
-
-def _log_probabilities(logits: np.ndarray) -> np.ndarray:
-    """(n, V) logits -> (n, V) float64 log-softmax."""
-    z = logits.astype(np.float64)
-    z -= z.max(axis=-1, keepdims=True)
-    z -= np.log(np.exp(z).sum(axis=-1, keepdims=True))
-    return z
+        return acting(self.interventions, self.position, self.values)
 
 
 def _answer(loaded: LoadedModel, text: str, encoded: Encoded, sel: ResolvedSelection, topk: int,
@@ -106,7 +96,7 @@ def _answer(loaded: LoadedModel, text: str, encoded: Encoded, sel: ResolvedSelec
         values = np.concatenate([v for _, v, _ in chunks])  # (L, U)
         logits = np.concatenate([g for _, _, g in chunks])  # (L, V)
         probs = probabilities(logits)
-        passes[key] = probs, _log_probabilities(logits)
+        passes[key] = probs, log_probabilities(logits)
         out[key + "values"] = np.round(values.astype(np.float64), DECIMALS)
         out[key + "bits"] = next_bits(probs, encoded.ids[1:])  # NaN after the last: JSON null
         if topk:
@@ -126,10 +116,9 @@ async def compare(batcher: Batcher, loaded: LoadedModel, text: str, intervention
     their difference, the KL divergence of the two next-character distributions, the selected values and
     the top-k predictions of each. None when the client went away first; a 503 when the batcher is full."""
     encoded = loaded.vocab.encode(text)
-    ids = torch.from_numpy(encoded.ids).to(next(loaded.model.parameters()).device)
-    base = batcher.submit(TextStream(loaded, ids, sel, need_logits=True))
+    base = open_stream(batcher, loaded, encoded, sel, topk, with_bits=True)
     try:
-        changed = batcher.submit(InterventionStream(loaded, ids, sel, interventions, means))
+        changed = batcher.submit(InterventionStream(loaded, base.ids, sel, interventions, means))
     except InputError:
         base.cancel()
         raise

@@ -33,6 +33,14 @@ def probabilities(logits: np.ndarray) -> np.ndarray:
     return z
 
 
+def log_probabilities(logits: np.ndarray) -> np.ndarray:
+    """(n, V) logits -> (n, V) float64 log-softmax (finite where the softmax underflows to 0)."""
+    z = logits.astype(np.float64)
+    z -= z.max(axis=-1, keepdims=True)
+    z -= np.log(np.exp(z).sum(axis=-1, keepdims=True))
+    return z
+
+
 def next_bits(probs: np.ndarray, next_ids: np.ndarray) -> np.ndarray:
     """-log2 p of each position's next character, rounded; NaN after the last (JSON null). next_ids: (m,), m <= n."""
     p_next = np.full(len(probs), np.nan)

@@ -15,7 +15,7 @@ import orjson
 import torch
 
 from app.engine.checkpoint import LoadedModel
-from app.engine.streams import RowResult, Want
+from app.engine.streams import RowResult, Want, model_device
 from app.engine.vocab import UNKNOWN_INDEX
 from app.schemas import SampleRequest
 from app.services.activations import DECIMALS
@@ -29,8 +29,7 @@ class SampleStream(Stream):
     def __init__(self, loaded: LoadedModel, request: SampleRequest, sel: ResolvedSelection):
         super().__init__(loaded.model, Want(sel.name, tuple(sel.units)))
         self.vocab, self.length, self.temperature = loaded.vocab, request.length, request.temperature
-        device = next(loaded.model.parameters()).device
-        self.prime = torch.from_numpy(loaded.vocab.encode(request.prime).ids).to(device)  # (P,)
+        self.prime = torch.from_numpy(loaded.vocab.encode(request.prime).ids).to(model_device(loaded.model))  # (P,)
         self.read_upto = 0  # prime characters read so far
         self.generator = torch.Generator().manual_seed(request.seed)  # the draws run on the CPU
         self.logits = torch.zeros(loaded.vocab.size)  # an empty prime: a uniform first guess
@@ -77,6 +76,12 @@ class SampleStream(Stream):
             self.finish()
 
 
+def drawn_fields(char: str, values: torch.Tensor, p: float) -> dict:
+    """A generated character as the answers write it: {char, values (U,), p}, rounded."""
+    return {"char": char, "values": np.round(values.numpy().astype(np.float64), DECIMALS).tolist(),
+            "p": round(p, DECIMALS)}
+
+
 def open_sample(batcher: Batcher, loaded: LoadedModel, request: SampleRequest, sel: ResolvedSelection) -> SampleStream:
     """Submits the sample to the batcher (a 503 with Retry-After when it is full), before the answer starts."""
     return batcher.submit(SampleStream(loaded, request, sel))
@@ -90,7 +95,6 @@ async def sample_lines(stream: SampleStream, loaded: LoadedModel, request: Sampl
                         "unknown": loaded.vocab.encode(request.prime).unknown}) + b"\n"
     try:
         async for i, char, values, p in stream.items():
-            rounded = np.round(values.numpy().astype(np.float64), DECIMALS).tolist()
-            yield orjson.dumps({"i": i, "char": char, "values": rounded, "p": round(p, DECIMALS)}) + b"\n"
+            yield orjson.dumps({"i": i, **drawn_fields(char, values, p)}) + b"\n"
     finally:
         stream.cancel()

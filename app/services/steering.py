@@ -11,7 +11,6 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Mapping, Sequence
 
-import numpy as np
 import orjson
 import torch
 
@@ -22,8 +21,7 @@ from app.errors import InputError
 from app.schemas import SteeringRequest
 from app.services.batcher import Batcher
 from app.services.interventions import check_list
-from app.services.predictions import DECIMALS
-from app.services.sampling import SampleStream
+from app.services.sampling import SampleStream, drawn_fields
 from app.services.selection import ResolvedSelection
 from app.settings import Settings
 
@@ -52,7 +50,7 @@ class SteeredSampleStream(SampleStream):
         if self.read_upto < len(self.prime):
             return ()  # the prime is read plainly
         # the next step reads the character about to be drawn: generated position len(drawn)
-        return tuple((iv, self.values[iv]) for iv in acting(self.interventions, len(self.drawn)))
+        return acting(self.interventions, len(self.drawn), self.values)
 
 
 def _pairs(batcher: Batcher, loaded: LoadedModel, request: SteeringRequest, interventions: Sequence[Intervention],
@@ -81,8 +79,7 @@ async def _zipped(streams: dict) -> AsyncIterator[dict[str, dict]]:
                     _, char, values, p = await anext(generated)
                 except StopAsyncIteration:
                     return
-                pair[key] = {"char": char, "p": round(p, DECIMALS),
-                             "values": np.round(values.numpy().astype(np.float64), DECIMALS).tolist()}
+                pair[key] = drawn_fields(char, values, p)
             yield pair
     finally:
         for stream in streams.values():
